@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+# pgmap_alloc: the two commands are `make run` and `make test`; the rest are
+# the steps they are made of, for use while developing. KSRC=/path/to/linux
+# builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
+
+.PHONY: run test kunit check prepare deps clean
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Only the KUnit suites (SUITES=lib/tests/.kunitconfig for one), incremental.
+kunit:
+	@scripts/test.sh kunit
+
+# Only checkpatch and kernel-doc.
+check:
+	@scripts/test.sh style
+
+prepare: deps
+	@scripts/prepare-source.sh
+
+deps:
+	@scripts/install-deps.sh
+
+clean:
+	rm -rf build

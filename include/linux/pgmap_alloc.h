@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pgmap_alloc: hand out the pages of DEVICE_PRIVATE and DEVICE_COHERENT
+ * pgmaps without an allocator in the driver.
+ *
+ * A driver attaches a pool to its pgmap with one call, allocates folios or
+ * order-aligned ranges of folios from it, and gets every page back in the
+ * pool automatically when its last reference is dropped. A pool can span
+ * several pgmaps and grow on demand. See Documentation/core-api/pgmap_alloc.rst.
+ */
+#ifndef _LINUX_PGMAP_ALLOC_H
+#define _LINUX_PGMAP_ALLOC_H
+
+#include <linux/gfp_types.h>
+#include <linux/mm_types.h>
+#include <linux/memremap.h>
+
+struct device;
+struct folio;
+struct page;
+struct pgmap_alloc;
+
+/**
+ * struct pgmap_alloc_ops - Optional callbacks of a pgmap_alloc pool.
+ * @grow: Called when an allocation that may sleep finds the pool full.
+ *	It should map a new pgmap and add it with pgmap_alloc_add_pgmap(),
+ *	then return 0; or return a negative errno, which the allocation
+ *	returns. Calls are serialised per pool, and the allocation is retried
+ *	once after a successful call.
+ */
+struct pgmap_alloc_ops {
+	int (*grow)(struct pgmap_alloc *pa, void *data);
+};
+
+struct pgmap_alloc *pgmap_alloc_create(const char *name,
+				       const struct pgmap_alloc_ops *ops,
+				       void *data);
+int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap);
+struct pgmap_alloc *pgmap_alloc_init(struct dev_pagemap *pgmap,
+				     const char *name);
+struct pgmap_alloc *devm_pgmap_alloc_init(struct device *dev,
+					  struct dev_pagemap *pgmap,
+					  const char *name);
+void pgmap_alloc_destroy(struct pgmap_alloc *pa);
+
+struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
+				gfp_t gfp);
+int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
+		      gfp_t gfp, struct page **pages);
+
+unsigned long pgmap_alloc_size(struct pgmap_alloc *pa);
+unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa);
+
+/**
+ * folio_pgmap_offset() - Offset of a ZONE_DEVICE folio in its dev_pagemap.
+ * @folio: A folio of a pgmap mapped by memremap_pages().
+ *
+ * Context: Any context.
+ * Return: See page_pgmap_offset().
+ */
+static inline pgoff_t folio_pgmap_offset(const struct folio *folio)
+{
+	return page_pgmap_offset(&folio->page);
+}
+
+#endif /* _LINUX_PGMAP_ALLOC_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM pgmap_alloc
+
+#if !defined(_TRACE_PGMAP_ALLOC_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_PGMAP_ALLOC_H
+
+#include <linux/tracepoint.h>
+
+DECLARE_EVENT_CLASS(pgmap_alloc_range,
+		    TP_PROTO(const void *pa, const void *pgmap,
+			     unsigned long offset, unsigned long nr_pages),
+		    TP_ARGS(pa, pgmap, offset, nr_pages),
+		    TP_STRUCT__entry(__field(const void *, pa)
+				     __field(const void *, pgmap)
+				     __field(unsigned long, offset)
+				     __field(unsigned long, nr_pages)),
+		    TP_fast_assign(__entry->pa = pa;
+				   __entry->pgmap = pgmap;
+				   __entry->offset = offset;
+				   __entry->nr_pages = nr_pages;),
+		    TP_printk("pool=%p pgmap=%p offset=%lu nr_pages=%lu",
+			      __entry->pa, __entry->pgmap, __entry->offset,
+			      __entry->nr_pages)
+);
+
+/* Pages handed out by the pool. */
+DEFINE_EVENT(pgmap_alloc_range, pgmap_alloc_alloc,
+	     TP_PROTO(const void *pa, const void *pgmap, unsigned long offset,
+		      unsigned long nr_pages),
+	     TP_ARGS(pa, pgmap, offset, nr_pages)
+);
+
+/* Pages handed back when their folio was freed. */
+DEFINE_EVENT(pgmap_alloc_range, pgmap_alloc_free,
+	     TP_PROTO(const void *pa, const void *pgmap, unsigned long offset,
+		      unsigned long nr_pages),
+	     TP_ARGS(pa, pgmap, offset, nr_pages)
+);
+
+/* An allocation of @nr_pages that failed with @error. */
+TRACE_EVENT(pgmap_alloc_fail,
+	    TP_PROTO(const void *pa, unsigned long nr_pages, int error),
+	    TP_ARGS(pa, nr_pages, error),
+	    TP_STRUCT__entry(__field(const void *, pa)
+			     __field(unsigned long, nr_pages)
+			     __field(int, error)),
+	    TP_fast_assign(__entry->pa = pa;
+			   __entry->nr_pages = nr_pages;
+			   __entry->error = error;),
+	    TP_printk("pool=%p nr_pages=%lu error=%d",
+		      __entry->pa, __entry->nr_pages, __entry->error)
+);
+
+#endif /* _TRACE_PGMAP_ALLOC_H */
+
+#include <trace/define_trace.h>

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pgmap_alloc: a gen_pool of pgmap offsets for DEVICE_PRIVATE and
+ * DEVICE_COHERENT drivers.
+ *
+ * Design:
+ * - A pool (struct pgmap_alloc) owns one gen_pool. Each pgmap added to it is
+ *   one gen_pool chunk (struct pgmap_alloc_chunk is the chunk's owner), one
+ *   bit per page. Chunk addresses are offsets shifted by a non-zero,
+ *   MAX_ORDER_NR_PAGES-aligned base: gen_pool returns 0 for failure, and its
+ *   order alignment is relative to the start of the chunk.
+ * - The search is next-fit from a per-chunk hint instead of gen_pool's
+ *   first-fit, so an allocation does not rescan the full front of the pool.
+ * - Pages are put into service with pgmap_request_folio(). A second bitmap,
+ *   @issued, records which pages are out as folios from this pool: the
+ *   hand-back from free_zone_device_folio() test-and-clears it, so a folio
+ *   that did not come from the pool (a driver bug) is reported instead of
+ *   reaching gen_pool_free()'s BUG_ON.
+ * - Allocation runs under rcu_read_lock() and checks @dead; destroy sets
+ *   @dead and waits for a grace period, so no allocation runs on a pool
+ *   that is going away. A pool destroyed with pages still out is leaked,
+ *   like a busy dma_pool, so that their hand-backs stay safe.
+ *
+ * Conventions: pgmap_alloc_*() take the locks they need; functions called
+ * with @lock held say so with lockdep_assert_held().
+ */
+
+#include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/genalloc.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/pagemap.h>
+#include <linux/percpu.h>
+#include <linux/pgmap_alloc.h>
+#include <linux/rculist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/pgmap_alloc.h>
+
+struct pgmap_alloc_stats {
+	long in_use[NR_PAGE_ORDERS];	/* folios out, by folio order */
+	long failed;			/* allocations that failed */
+};
+
+struct pgmap_alloc {
+	struct gen_pool *pool;
+	const struct pgmap_alloc_ops *ops;
+	void *data;
+	const char *name;
+	struct mutex lock;		/* @chunks, @next_base, chunk adding */
+	struct mutex grow_lock;		/* one ->grow() at a time */
+	struct list_head chunks;
+	unsigned long next_base;
+	bool dead;
+	struct pgmap_alloc_stats __percpu *stats;
+	struct dentry *debugfs;
+};
+
+struct pgmap_alloc_chunk {
+	struct list_head node;
+	struct pgmap_alloc *pa;
+	struct dev_pagemap *pgmap;
+	unsigned long base;		/* gen_pool address of offset 0 */
+	unsigned long nr_pages;
+	unsigned long hint;		/* next-fit search starts here */
+	unsigned long *issued;		/* pages out as folios from the pool */
+};
+
+static struct dentry *pgmap_alloc_debugfs_root;
+
+/*
+ * gen_pool calls this for each chunk with enough room. @start is 0 on the
+ * first call and the conflicting bit after a lost race, which we resume from.
+ * The chunk is found from its bitmap because gen_pool hands the algorithm
+ * the bitmap, not the chunk.
+ */
+static unsigned long pgmap_alloc_next_fit(unsigned long *map,
+					  unsigned long size,
+					  unsigned long start, unsigned int nr,
+					  void *data, struct gen_pool *pool,
+					  unsigned long start_addr)
+{
+	struct gen_pool_chunk *gchunk = container_of(map, struct gen_pool_chunk,
+						     bits[0]);
+	struct pgmap_alloc_chunk *chunk = gchunk->owner;
+	unsigned long align_mask = *(unsigned long *)data;
+	unsigned long from, bit;
+
+	from = start ? start : READ_ONCE(chunk->hint);
+	bit = bitmap_find_next_zero_area(map, size, from & ~align_mask, nr,
+					 align_mask);
+	if (bit >= size && from)
+		bit = bitmap_find_next_zero_area(map, size, 0, nr, align_mask);
+	if (bit < size)
+		WRITE_ONCE(chunk->hint, bit + nr < size ? bit + nr : 0);
+	return bit;
+}
+
+static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
+				      unsigned long nr_pages, int error)
+{
+	this_cpu_inc(pa->stats->failed);
+	trace_pgmap_alloc_fail(pa, nr_pages, error);
+}
+
+/* Give back pages of a range that were never put into service. */
+static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
+				  pgoff_t offset, unsigned long nr_pages)
+{
+	if (nr_pages)
+		gen_pool_free(chunk->pa->pool, chunk->base + offset, nr_pages);
+}
+
+/*
+ * Reserve @nr_pages offsets aligned to 1 << @align_order and put each page
+ * into service. Called under rcu_read_lock(), so it must not sleep.
+ */
+static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
+			   unsigned int align_order, struct page **pages)
+{
+	unsigned long align_mask = (1UL << align_order) - 1;
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long addr, i;
+	struct folio *folio;
+	pgoff_t offset;
+	int err;
+
+	if (READ_ONCE(pa->dead))
+		return -ENODEV;
+
+	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
+					 pgmap_alloc_next_fit, &align_mask,
+					 (void **)&chunk);
+	if (!addr)
+		return -ENOMEM;
+	offset = addr - chunk->base;
+
+	for (i = 0; i < nr_pages; i++) {
+		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
+		if (IS_ERR(folio))
+			break;
+		set_bit(offset + i, chunk->issued);
+		pages[i] = &folio->page;
+	}
+	if (i == nr_pages) {
+		this_cpu_add(pa->stats->in_use[0], nr_pages);
+		trace_pgmap_alloc_alloc(pa, chunk->pgmap, offset, nr_pages);
+		return 0;
+	}
+
+	/*
+	 * -ENODEV: the pgmap started dying under us. -EBUSY: a page the pool
+	 * had free is in service, so the driver put it there behind our back.
+	 */
+	err = PTR_ERR(folio);
+	WARN_ON_ONCE(err == -EBUSY);
+	pgmap_alloc_unreserve(chunk, offset + i, nr_pages - i);
+	this_cpu_add(pa->stats->in_use[0], i);
+	while (i--) {
+		folio = page_folio(pages[i]);
+		folio_unlock(folio);
+		folio_put(folio);	/* hands the page back */
+	}
+	return err;
+}
+
+static int pgmap_alloc_grow(struct pgmap_alloc *pa, unsigned long nr_pages,
+			    unsigned int align_order, struct page **pages)
+{
+	int ret;
+
+	mutex_lock(&pa->grow_lock);
+	/* Another caller may have grown the pool while we waited. */
+	rcu_read_lock();
+	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+	rcu_read_unlock();
+	if (ret == -ENOMEM) {
+		ret = pa->ops->grow(pa, pa->data);
+		if (!ret) {
+			rcu_read_lock();
+			ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+			rcu_read_unlock();
+		}
+	}
+	mutex_unlock(&pa->grow_lock);
+	return ret;
+}
+
+static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
+			     gfp_t gfp, struct page **pages)
+{
+	unsigned int align_order = order_base_2(nr_pages);
+	int ret;
+
+	might_alloc(gfp);
+	rcu_read_lock();
+	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+	rcu_read_unlock();
+	if (ret == -ENOMEM && pa->ops && pa->ops->grow &&
+	    gfpflags_allow_blocking(gfp))
+		ret = pgmap_alloc_grow(pa, nr_pages, align_order, pages);
+	if (ret)
+		pgmap_alloc_count_failure(pa, nr_pages, ret);
+	return ret;
+}
+
+/**
+ * pgmap_alloc_folio() - Allocate a folio from a pool.
+ * @pa: The pool.
+ * @order: Order of the folio. Only 0 on this kernel: see
+ *	pgmap_request_folio().
+ * @gfp: May the pool grow? With a blocking @gfp (GFP_KERNEL) and a
+ *	&pgmap_alloc_ops.grow callback, a full pool is grown and the
+ *	allocation retried.
+ *
+ * The folio has refcount 1, is locked, and holds a reference on its pgmap,
+ * as after zone_device_page_init(). When its last reference is dropped it
+ * goes back to the pool by itself, after &dev_pagemap_ops.page_free.
+ *
+ * Context: Any context if @gfp does not allow blocking; otherwise process
+ * context, where the pool may grow. Does not take @pa's mutex unless growing.
+ * Return: The folio, or an ERR_PTR(): -ENOMEM if the pool is full (and
+ * could not grow), -E2BIG for @order above 0, -EINVAL for @order above
+ * MAX_PAGE_ORDER, -ENODEV if @pa was destroyed or its pgmap is dying, or the
+ * error of &pgmap_alloc_ops.grow.
+ */
+struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
+				gfp_t gfp)
+{
+	struct page *page;
+	int ret;
+
+	if (WARN_ON_ONCE(!pa || order > MAX_PAGE_ORDER))
+		return ERR_PTR(-EINVAL);
+	if (order)
+		return ERR_PTR(-E2BIG);
+	ret = pgmap_alloc_pages(pa, 1, gfp, &page);
+	return ret ? ERR_PTR(ret) : page_folio(page);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
+
+/**
+ * pgmap_alloc_range() - Allocate a contiguous range of order-0 folios.
+ * @pa: The pool.
+ * @nr_pages: Number of pages, 1 to MAX_ORDER_NR_PAGES.
+ * @gfp: As for pgmap_alloc_folio().
+ * @pages: Array of @nr_pages entries that receives the pages.
+ *
+ * The pages have consecutive offsets in one pgmap, starting at a multiple of
+ * @nr_pages rounded up to a power of two; each is an order-0 folio as from
+ * pgmap_alloc_folio(), and goes back to the pool on its own when freed. This
+ * is the way to fill a 2 MiB migration on a kernel that cannot migrate large
+ * device-private folios. page_pgmap_offset(@pages[0]) tells where the range
+ * starts.
+ *
+ * Context: As for pgmap_alloc_folio().
+ * Return: 0, or -EINVAL for @nr_pages 0 or above MAX_ORDER_NR_PAGES, or an
+ * error as from pgmap_alloc_folio(). Nothing is allocated on error.
+ */
+int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
+		      gfp_t gfp, struct page **pages)
+{
+	if (WARN_ON_ONCE(!pa || !pages || !nr_pages ||
+			 nr_pages > MAX_ORDER_NR_PAGES))
+		return -EINVAL;
+	return pgmap_alloc_pages(pa, nr_pages, gfp, pages);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_range);
+
+/**
+ * pgmap_alloc_folio_freed() - Give a freed folio back to its pool.
+ * @folio: A folio whose last reference was just dropped.
+ *
+ * Called by free_zone_device_folio() for pgmaps with an allocator, after
+ * &dev_pagemap_ops.page_free and before the pgmap reference is dropped;
+ * drivers never call it.
+ *
+ * Context: Any context.
+ */
+void pgmap_alloc_folio_freed(struct folio *folio)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long nr_pages = folio_nr_pages(folio);
+	pgoff_t offset = folio_pgmap_offset(folio);
+	unsigned long i, returned = 0;
+	struct pgmap_alloc *pa;
+
+	/* Destroy waits for a grace period before freeing what we touch. */
+	rcu_read_lock();
+	chunk = READ_ONCE(folio->page.pgmap->allocator);
+	if (!chunk)
+		goto out;
+	pa = chunk->pa;
+	for (i = 0; i < nr_pages; i++) {
+		/* Not from us: the driver put it into service itself. */
+		if (WARN_ON_ONCE(!test_and_clear_bit(offset + i, chunk->issued)))
+			continue;
+		gen_pool_free(pa->pool, chunk->base + offset + i, 1);
+		returned++;
+	}
+	this_cpu_sub(pa->stats->in_use[folio_order(folio)], returned);
+	trace_pgmap_alloc_free(pa, chunk->pgmap, offset, returned);
+out:
+	rcu_read_unlock();
+}
+
+/* The largest order of which some aligned block is free; -1 if none. */
+static int pgmap_alloc_largest_free_order(struct pgmap_alloc *pa)
+{
+	struct gen_pool_chunk *gchunk;
+	int order, best = -1;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
+		struct pgmap_alloc_chunk *chunk = gchunk->owner;
+
+		for (order = MAX_PAGE_ORDER; order > best; order--) {
+			if (bitmap_find_next_zero_area(gchunk->bits,
+						       chunk->nr_pages, 0,
+						       1UL << order,
+						       (1UL << order) - 1) <
+			    chunk->nr_pages) {
+				best = order;
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return best;
+}
+
+static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
+{
+	struct pgmap_alloc *pa = m->private;
+	long in_use[NR_PAGE_ORDERS] = {}, failed = 0;
+	int cpu, order;
+
+	for_each_possible_cpu(cpu) {
+		struct pgmap_alloc_stats *s = per_cpu_ptr(pa->stats, cpu);
+
+		for (order = 0; order < NR_PAGE_ORDERS; order++)
+			in_use[order] += READ_ONCE(s->in_use[order]);
+		failed += READ_ONCE(s->failed);
+	}
+
+	mutex_lock(&pa->lock);
+	seq_printf(m, "pgmaps: %zu\n", list_count_nodes(&pa->chunks));
+	seq_printf(m, "size: %zu\n", gen_pool_size(pa->pool));
+	seq_printf(m, "free: %zu\n", gen_pool_avail(pa->pool));
+	for (order = 0; order < NR_PAGE_ORDERS; order++)
+		if (in_use[order])
+			seq_printf(m, "in_use_order_%d: %ld\n", order,
+				   in_use[order]);
+	seq_printf(m, "failures: %ld\n", failed);
+	seq_printf(m, "largest_free_order: %d\n",
+		   pgmap_alloc_largest_free_order(pa));
+	mutex_unlock(&pa->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pgmap_alloc_stats);
+
+/**
+ * pgmap_alloc_create() - Create an empty pool.
+ * @name: Name for debugfs (pgmap_alloc/@name/stats); copied.
+ * @ops: Optional callbacks; may be NULL. Must outlive the pool.
+ * @data: Passed to the callbacks.
+ *
+ * For drivers that add pgmaps over time with pgmap_alloc_add_pgmap(), or
+ * from &pgmap_alloc_ops.grow. A driver with one pgmap calls
+ * pgmap_alloc_init() instead.
+ *
+ * Context: Process context.
+ * Return: The pool, or ERR_PTR(-ENOMEM).
+ */
+struct pgmap_alloc *pgmap_alloc_create(const char *name,
+				       const struct pgmap_alloc_ops *ops,
+				       void *data)
+{
+	struct pgmap_alloc *pa;
+
+	pa = kzalloc(sizeof(*pa), GFP_KERNEL);
+	if (!pa)
+		return ERR_PTR(-ENOMEM);
+	pa->name = kstrdup(name ?: "pgmap", GFP_KERNEL);
+	pa->stats = alloc_percpu(struct pgmap_alloc_stats);
+	/* Addresses are pages: one bit per page. */
+	pa->pool = gen_pool_create(0, NUMA_NO_NODE);
+	if (!pa->name || !pa->stats || !pa->pool)
+		goto fail;
+
+	pa->ops = ops;
+	pa->data = data;
+	mutex_init(&pa->lock);
+	mutex_init(&pa->grow_lock);
+	INIT_LIST_HEAD(&pa->chunks);
+	pa->next_base = MAX_ORDER_NR_PAGES;
+	pa->debugfs = debugfs_create_dir(pa->name, pgmap_alloc_debugfs_root);
+	debugfs_create_file("stats", 0444, pa->debugfs, pa,
+			    &pgmap_alloc_stats_fops);
+	return pa;
+
+fail:
+	if (pa->pool)
+		gen_pool_destroy(pa->pool);
+	free_percpu(pa->stats);
+	kfree(pa->name);
+	kfree(pa);
+	return ERR_PTR(-ENOMEM);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_create);
+
+/* Is @pgmap mapped and not dying? */
+static int pgmap_alloc_check_live(struct dev_pagemap *pgmap)
+{
+	struct dev_pagemap *found;
+
+	if (pgmap->nr_range > 0) {
+		found = get_dev_pagemap(PHYS_PFN(pgmap->ranges[0].start), NULL);
+		if (found)
+			put_dev_pagemap(found);
+		if (found == pgmap)
+			return 0;
+	}
+	if (percpu_ref_is_dying(&pgmap->ref))
+		return -ENODEV;
+	WARN_ONCE(1, "pgmap_alloc: pgmap is not mapped by memremap_pages()\n");
+	return -EINVAL;
+}
+
+/**
+ * pgmap_alloc_add_pgmap() - Let a pool hand out the pages of a pgmap.
+ * @pa: The pool.
+ * @pgmap: A DEVICE_PRIVATE or DEVICE_COHERENT pgmap, already mapped by
+ *	memremap_pages(), that belongs to no pool and none of whose pages
+ *	are in service.
+ *
+ * From now on every page of @pgmap that is freed goes back to @pa, so all
+ * of its pages must come from @pa. The pgmap stays in the pool until
+ * pgmap_alloc_destroy(); it must not be unmapped before then except as
+ * described in Documentation/core-api/pgmap_alloc.rst.
+ *
+ * Context: Process context. Takes and releases @pa's mutex.
+ * Return: 0; -EOPNOTSUPP for a pgmap of another type, -EINVAL for one that
+ * is not mapped, -EBUSY for one that already has a pool, -ENODEV for one
+ * that is being torn down or a pool that was destroyed, -ENOMEM.
+ */
+int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long nr_pages;
+	int ret;
+
+	if (WARN_ON_ONCE(!pa || !pgmap))
+		return -EINVAL;
+	if (WARN_ON_ONCE(pgmap->type != MEMORY_DEVICE_PRIVATE &&
+			 pgmap->type != MEMORY_DEVICE_COHERENT))
+		return -EOPNOTSUPP;
+	ret = pgmap_alloc_check_live(pgmap);
+	if (ret)
+		return ret;
+
+	nr_pages = pgmap_nr_pages(pgmap);
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	if (!chunk)
+		return -ENOMEM;
+	chunk->issued = bitmap_zalloc(nr_pages, GFP_KERNEL);
+	if (!chunk->issued) {
+		kfree(chunk);
+		return -ENOMEM;
+	}
+	chunk->pa = pa;
+	chunk->pgmap = pgmap;
+	chunk->nr_pages = nr_pages;
+
+	mutex_lock(&pa->lock);
+	ret = -ENODEV;
+	if (pa->dead)
+		goto unlock;
+	/* Claim the pgmap before it can be found in the pool. */
+	ret = -EBUSY;
+	if (WARN_ON_ONCE(cmpxchg(&pgmap->allocator, NULL, chunk)))
+		goto unlock;
+	chunk->base = pa->next_base;
+	ret = gen_pool_add_owner(pa->pool, chunk->base, -1, nr_pages,
+				 NUMA_NO_NODE, chunk);
+	if (ret) {
+		WRITE_ONCE(pgmap->allocator, NULL);
+		goto unlock;
+	}
+	pa->next_base = ALIGN(chunk->base + nr_pages, MAX_ORDER_NR_PAGES);
+	list_add_tail(&chunk->node, &pa->chunks);
+	mutex_unlock(&pa->lock);
+	return 0;
+
+unlock:
+	mutex_unlock(&pa->lock);
+	bitmap_free(chunk->issued);
+	kfree(chunk);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_add_pgmap);
+
+/**
+ * pgmap_alloc_init() - Create a pool that hands out the pages of a pgmap.
+ * @pgmap: As for pgmap_alloc_add_pgmap().
+ * @name: As for pgmap_alloc_create().
+ *
+ * The one call a driver with one pgmap needs: pgmap_alloc_create() and
+ * pgmap_alloc_add_pgmap() together. Call it after memremap_pages() and before
+ * the first page is put into service.
+ *
+ * Context: Process context.
+ * Return: The pool, or an ERR_PTR() with an error of pgmap_alloc_create() or
+ * pgmap_alloc_add_pgmap().
+ */
+struct pgmap_alloc *pgmap_alloc_init(struct dev_pagemap *pgmap,
+				     const char *name)
+{
+	struct pgmap_alloc *pa;
+	int ret;
+
+	pa = pgmap_alloc_create(name, NULL, NULL);
+	if (IS_ERR(pa))
+		return pa;
+	ret = pgmap_alloc_add_pgmap(pa, pgmap);
+	if (ret) {
+		pgmap_alloc_destroy(pa);
+		return ERR_PTR(ret);
+	}
+	return pa;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_init);
+
+/**
+ * pgmap_alloc_destroy() - Destroy a pool.
+ * @pa: The pool, or NULL.
+ *
+ * Call it when no page of the pool is in service any more: after the driver
+ * has evicted its pages and memunmap_pages() has returned (it waits for every
+ * page to be freed). Allocations that run concurrently either finish before
+ * or fail with -ENODEV. If pages are still in service, the pool is reported
+ * with the number of pages and leaked, so that their later hand-back stays
+ * safe; the pgmaps keep pointing at it and cannot join another pool.
+ *
+ * Context: Process context; sleeps for RCU grace periods.
+ */
+void pgmap_alloc_destroy(struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc_chunk *chunk, *next;
+	size_t in_use;
+
+	if (!pa)
+		return;
+	mutex_lock(&pa->lock);
+	WRITE_ONCE(pa->dead, true);
+	mutex_unlock(&pa->lock);
+	/* Allocations that saw !dead are done after this. */
+	synchronize_rcu();
+
+	debugfs_remove_recursive(pa->debugfs);
+	in_use = gen_pool_size(pa->pool) - gen_pool_avail(pa->pool);
+	if (WARN(in_use, "pgmap_alloc %s: destroyed with %zu pages in use; leaking the pool\n",
+		 pa->name, in_use))
+		return;
+
+	list_for_each_entry(chunk, &pa->chunks, node)
+		WRITE_ONCE(chunk->pgmap->allocator, NULL);
+	/* Hand-backs that still saw a chunk are done after this. */
+	synchronize_rcu();
+	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
+		bitmap_free(chunk->issued);
+		kfree(chunk);
+	}
+	gen_pool_destroy(pa->pool);
+	free_percpu(pa->stats);
+	kfree(pa->name);
+	kfree(pa);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_destroy);
+
+/**
+ * pgmap_alloc_size() - Number of pages in a pool.
+ * @pa: The pool.
+ *
+ * Context: Any context.
+ * Return: The number of pages of all pgmaps in @pa.
+ */
+unsigned long pgmap_alloc_size(struct pgmap_alloc *pa)
+{
+	return gen_pool_size(pa->pool);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_size);
+
+/**
+ * pgmap_alloc_free_pages() - Number of free pages in a pool.
+ * @pa: The pool.
+ *
+ * Context: Any context. The figure may be stale by the time it is used.
+ * Return: The number of pages of @pa not in service.
+ */
+unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa)
+{
+	return gen_pool_avail(pa->pool);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_free_pages);
+
+/* Managed (devm) variant */
+
+static void devm_pgmap_alloc_release(void *pa)
+{
+	pgmap_alloc_destroy(pa);
+}
+
+/**
+ * devm_pgmap_alloc_init() - pgmap_alloc_init() undone when @dev unbinds.
+ * @dev: The device that owns @pgmap.
+ * @pgmap: As for pgmap_alloc_init().
+ * @name: As for pgmap_alloc_init().
+ *
+ * devm actions run in reverse order, so if it is called after
+ * devm_memremap_pages(), the pool is destroyed just before the pgmap is
+ * unmapped: the driver must have evicted all its pages by then (in its
+ * remove callback), or the pool is reported and leaked.
+ *
+ * Context: Process context.
+ * Return: As for pgmap_alloc_init().
+ */
+struct pgmap_alloc *devm_pgmap_alloc_init(struct device *dev,
+					  struct dev_pagemap *pgmap,
+					  const char *name)
+{
+	struct pgmap_alloc *pa;
+	int ret;
+
+	pa = pgmap_alloc_init(pgmap, name);
+	if (IS_ERR(pa))
+		return pa;
+	ret = devm_add_action_or_reset(dev, devm_pgmap_alloc_release, pa);
+	return ret ? ERR_PTR(ret) : pa;
+}
+EXPORT_SYMBOL_GPL(devm_pgmap_alloc_init);
+
+static int __init pgmap_alloc_debugfs_init(void)
+{
+	pgmap_alloc_debugfs_root = debugfs_create_dir("pgmap_alloc", NULL);
+	return 0;
+}
+core_initcall(pgmap_alloc_debugfs_init);

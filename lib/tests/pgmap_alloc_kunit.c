@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for lib/pgmap_alloc.c on real DEVICE_PRIVATE pgmaps:
+ * functional cases, a table of bad input, growth, teardown, and a stress
+ * test that checks with a shadow bitmap that no page is handed out twice.
+ */
+#include <kunit/test.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pgmap_alloc.h>
+#include <linux/prandom.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "pgmap_kunit.h"
+
+static struct pgmap_kunit_dev *one_range(struct kunit *test, unsigned long nr)
+{
+	return pgmap_kunit_create(test, 1, &nr);
+}
+
+static void destroy_pool(void *pa)
+{
+	pgmap_alloc_destroy(pa);
+}
+
+/*
+ * A pool on @dev, destroyed when the test ends: before the pgmap is
+ * unmapped, since kunit actions run in reverse order.
+ */
+static struct pgmap_alloc *pool_on(struct kunit *test,
+				   struct pgmap_kunit_dev *dev)
+{
+	struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(pa), "%ld", PTR_ERR(pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, pa), 0);
+	return pa;
+}
+
+static void put_page_folio(struct page *page)
+{
+	folio_unlock(page_folio(page));
+	folio_put(page_folio(page));
+}
+
+static void pgmap_alloc_one_folio(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 1024);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct folio *folio;
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(pa), 1024);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1024);
+
+	folio = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_PTR_EQ(test, folio->page.pgmap, &dev->pgmap);
+	KUNIT_EXPECT_LT(test, folio_pgmap_offset(folio), 1024);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1);
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1023);
+
+	/* The hand-back needs no call from the driver, and happens once. */
+	folio_unlock(folio);
+	folio_get(folio);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1023);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1024);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
+}
+
+/* Take every page, fail on the next, give all back, and do it again. */
+static void pgmap_alloc_exhaust_and_recover(struct kunit *test)
+{
+	const unsigned long nr = 1024;
+	struct pgmap_kunit_dev *dev = one_range(test, nr);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	unsigned long *seen, i;
+	struct folio **folios;
+	int round;
+
+	seen = kunit_kzalloc(test, BITS_TO_LONGS(nr) * sizeof(long), GFP_KERNEL);
+	folios = kunit_kcalloc(test, nr, sizeof(*folios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	KUNIT_ASSERT_NOT_NULL(test, folios);
+
+	for (round = 0; round < 2; round++) {
+		bitmap_zero(seen, nr);
+		for (i = 0; i < nr; i++) {
+			folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+			KUNIT_ASSERT_FALSE(test, IS_ERR(folios[i]));
+			KUNIT_EXPECT_FALSE(test, __test_and_set_bit(folio_pgmap_offset(folios[i]),
+								    seen));
+		}
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 0);
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)),
+				-ENOMEM);
+		for (i = 0; i < nr; i++)
+			put_page_folio(&folios[i]->page);
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
+	}
+}
+
+static void pgmap_alloc_aligned_ranges(struct kunit *test)
+{
+	static const unsigned long sizes[] = { 1, 3, 4, 100, 512, 1024 };
+	struct pgmap_kunit_dev *dev = one_range(test, 4096);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct page **pages;
+	int s;
+
+	pages = kunit_kcalloc(test, MAX_ORDER_NR_PAGES, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+
+	/* Hold a page so that the ranges do not all start at 0. */
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 1, GFP_KERNEL, pages), 0);
+
+	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
+		unsigned long nr = sizes[s], i;
+		pgoff_t first;
+
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, nr, GFP_KERNEL, pages + 1), 0);
+		first = page_pgmap_offset(pages[1]);
+		KUNIT_EXPECT_EQ_MSG(test, first % roundup_pow_of_two(nr), 0,
+				    "range of %lu at %lu", nr, first);
+		for (i = 0; i < nr; i++) {
+			KUNIT_EXPECT_EQ(test, page_pgmap_offset(pages[1 + i]), first + i);
+			KUNIT_EXPECT_EQ(test, page_ref_count(pages[1 + i]), 1);
+		}
+		for (i = 0; i < nr; i++)
+			put_page_folio(pages[1 + i]);
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 4095);
+	}
+	put_page_folio(pages[0]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 4096);
+}
+
+/* Several pgmaps behind one pool, as a driver adding memory in chunks has. */
+static void pgmap_alloc_several_pgmaps(struct kunit *test)
+{
+	static const unsigned long two[] = { 512, 1024 };
+	struct pgmap_kunit_dev *a = one_range(test, 512);
+	struct pgmap_kunit_dev *b = pgmap_kunit_create(test, 2, two);
+	struct pgmap_alloc *pa = pool_on(test, a);
+	unsigned long from_a = 0, from_b = 0, i;
+	struct folio **folios;
+
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(pa, &b->pgmap), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(pa), 2048);
+
+	folios = kunit_kcalloc(test, 2048, sizeof(*folios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, folios);
+	for (i = 0; i < 2048; i++) {
+		folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(folios[i]));
+		if (folios[i]->page.pgmap == &a->pgmap)
+			from_a++;
+		else if (folios[i]->page.pgmap == &b->pgmap)
+			from_b++;
+	}
+	KUNIT_EXPECT_EQ(test, from_a, 512);
+	KUNIT_EXPECT_EQ(test, from_b, 1536);
+	for (i = 0; i < 2048; i++)
+		put_page_folio(&folios[i]->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 2048);
+}
+
+struct grow_ctx {
+	struct kunit *test;
+	int nr_grown;			/* ->grow() calls are serialised */
+	int max_grown;
+};
+
+static int grow_by_one_pgmap(struct pgmap_alloc *pa, void *data)
+{
+	struct grow_ctx *ctx = data;
+	struct pgmap_kunit_dev *dev;
+
+	if (ctx->nr_grown == ctx->max_grown)
+		return -ENOSPC;
+	dev = one_range(ctx->test, 512);
+	ctx->nr_grown++;
+	return pgmap_alloc_add_pgmap(pa, &dev->pgmap);
+}
+
+static const struct pgmap_alloc_ops grow_ops = {
+	.grow = grow_by_one_pgmap,
+};
+
+/*
+ * The pool is created empty, so the test's pgmaps are unmapped before it is
+ * destroyed; the test destroys it itself, after every page is back.
+ */
+static struct pgmap_alloc *growing_pool(struct kunit *test,
+					struct grow_ctx *ctx, int max_grown)
+{
+	struct pgmap_alloc *pa;
+
+	ctx->test = test;
+	ctx->max_grown = max_grown;
+	pa = pgmap_alloc_create(test->name, &grow_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	return pa;
+}
+
+static void pgmap_alloc_grows_on_demand(struct kunit *test)
+{
+	struct grow_ctx ctx = {};
+	struct pgmap_alloc *pa = growing_pool(test, &ctx, 3);
+	struct folio **folios;
+	int i;
+
+	/* Without permission to sleep, the pool does not grow. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_NOWAIT)), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, ctx.nr_grown, 0);
+
+	folios = kunit_kcalloc(test, 3 * 512, sizeof(*folios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, folios);
+	for (i = 0; i < 3 * 512; i++) {
+		folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(folios[i]));
+	}
+	KUNIT_EXPECT_EQ(test, ctx.nr_grown, 3);
+	/* The callback's error comes back when it cannot grow any more. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENOSPC);
+
+	for (i = 0; i < 3 * 512; i++)
+		put_page_folio(&folios[i]->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 3 * 512);
+	pgmap_alloc_destroy(pa);
+}
+
+struct grow_thread {
+	struct pgmap_alloc *pa;
+	struct completion *start;
+	struct completion done;
+	struct folio *folios[1024];
+	int nr;
+};
+
+static int grow_allocator(void *data)
+{
+	struct grow_thread *t = data;
+
+	wait_for_completion(t->start);
+	for (t->nr = 0; t->nr < ARRAY_SIZE(t->folios); t->nr++) {
+		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+
+		if (IS_ERR(folio))
+			break;
+		t->folios[t->nr] = folio;
+	}
+	complete(&t->done);
+	return 0;
+}
+
+/* Two threads that run dry together grow the pool just as much as needed. */
+static void pgmap_alloc_grows_under_concurrency(struct kunit *test)
+{
+	struct grow_ctx ctx = {};
+	struct pgmap_alloc *pa = growing_pool(test, &ctx, 8);
+	struct completion start;
+	struct grow_thread *t;
+	struct xarray seen;
+	int i, j;
+
+	t = kunit_kcalloc(test, 2, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	init_completion(&start);
+	for (i = 0; i < 2; i++) {
+		t[i].pa = pa;
+		t[i].start = &start;
+		init_completion(&t[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(grow_allocator, &t[i],
+							    "pgmap_grow%d", i)));
+	}
+	complete_all(&start);
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&t[i].done);
+
+	KUNIT_EXPECT_EQ(test, t[0].nr + t[1].nr, 2048);
+	KUNIT_EXPECT_EQ(test, ctx.nr_grown, 4);
+	xa_init(&seen);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < t[i].nr; j++) {
+			struct folio *folio = t[i].folios[j];
+
+			KUNIT_EXPECT_EQ(test, xa_insert(&seen, folio_pfn(folio),
+							folio, GFP_KERNEL), 0);
+			put_page_folio(&folio->page);
+		}
+	}
+	xa_destroy(&seen);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 2048);
+	pgmap_alloc_destroy(pa);
+}
+
+/* Destroying a pool with folios out reports them and stays safe. */
+static void pgmap_alloc_destroy_with_folios_out(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
+	struct folio *folios[3];
+	int i;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	for (i = 0; i < 3; i++) {
+		folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(folios[i]));
+	}
+	PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_alloc_destroy(pa));
+
+	/* The pool is leaked, not freed: it still refuses allocations... */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENODEV);
+	/* ...and takes its pages back. */
+	for (i = 0; i < 3; i++)
+		put_page_folio(&folios[i]->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 3);
+}
+
+/* A folio the driver put into service itself is reported, not taken. */
+static void pgmap_alloc_foreign_folio(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct folio *folio;
+
+	folio = pgmap_request_folio(&dev->pgmap, 7, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	folio_unlock(folio);
+	PGMAP_KUNIT_EXPECT_WARN_DO(folio_put(folio));
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
+}
+
+/* A pgmap that starts dying fails allocations cleanly. */
+static void pgmap_alloc_dying_pgmap(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
+	struct page *pages[4];
+	struct folio *held;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	held = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(held));
+	pgmap_kunit_unmap_async(dev);
+	KUNIT_EXPECT_FALSE(test, pgmap_kunit_wait_unmapped(dev, HZ / 5));
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENODEV);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_range(pa, 4, GFP_KERNEL, pages), -ENODEV);
+	/* Nothing of the failed allocations stays reserved. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 511);
+
+	put_page_folio(&held->page);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
+	/* After memunmap_pages(), before the pgmap is freed: the documented order. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	pgmap_alloc_destroy(pa);
+}
+
+/* Bad input, each a clear error and nothing taken. */
+struct bad_input {
+	const char *desc;
+	int (*run)(struct kunit *test, struct pgmap_kunit_dev *dev,
+		   struct pgmap_alloc *pa);
+	bool warns;
+	int error;
+};
+
+static int init_other_type(struct kunit *test, struct pgmap_kunit_dev *dev,
+			   struct pgmap_alloc *pa)
+{
+	struct dev_pagemap *pgmap = pgmap_kunit_unmapped_pgmap(test, MEMORY_DEVICE_FS_DAX);
+
+	return PTR_ERR(pgmap_alloc_init(pgmap, "bad"));
+}
+
+static int init_unmapped(struct kunit *test, struct pgmap_kunit_dev *dev,
+			 struct pgmap_alloc *pa)
+{
+	struct dev_pagemap *pgmap = pgmap_kunit_unmapped_pgmap(test, MEMORY_DEVICE_PRIVATE);
+
+	return PTR_ERR(pgmap_alloc_init(pgmap, "bad"));
+}
+
+static int init_twice(struct kunit *test, struct pgmap_kunit_dev *dev,
+		      struct pgmap_alloc *pa)
+{
+	return PTR_ERR(pgmap_alloc_init(&dev->pgmap, "bad"));
+}
+
+static int add_to_second_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
+			      struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc *other = pgmap_alloc_create("bad", NULL, NULL);
+	int ret;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(other));
+	ret = pgmap_alloc_add_pgmap(other, &dev->pgmap);
+	pgmap_alloc_destroy(other);
+	return ret;
+}
+
+static int folio_order_too_big(struct kunit *test, struct pgmap_kunit_dev *dev,
+			       struct pgmap_alloc *pa)
+{
+	return PTR_ERR(pgmap_alloc_folio(pa, MAX_PAGE_ORDER + 1, GFP_KERNEL));
+}
+
+static int folio_order_one(struct kunit *test, struct pgmap_kunit_dev *dev,
+			   struct pgmap_alloc *pa)
+{
+	return PTR_ERR(pgmap_alloc_folio(pa, 1, GFP_KERNEL));
+}
+
+static int range_of_zero(struct kunit *test, struct pgmap_kunit_dev *dev,
+			 struct pgmap_alloc *pa)
+{
+	struct page *page;
+
+	return pgmap_alloc_range(pa, 0, GFP_KERNEL, &page);
+}
+
+static int range_too_big(struct kunit *test, struct pgmap_kunit_dev *dev,
+			 struct pgmap_alloc *pa)
+{
+	struct page *page;
+
+	return pgmap_alloc_range(pa, MAX_ORDER_NR_PAGES + 1, GFP_KERNEL, &page);
+}
+
+static int range_bigger_than_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
+				  struct pgmap_alloc *pa)
+{
+	struct page **pages = kunit_kcalloc(test, 1024, sizeof(*pages), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	return pgmap_alloc_range(pa, 1024, GFP_KERNEL, pages);
+}
+
+static int range_without_array(struct kunit *test, struct pgmap_kunit_dev *dev,
+			       struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_range(pa, 1, GFP_KERNEL, NULL);
+}
+
+static int null_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
+		     struct pgmap_alloc *pa)
+{
+	return PTR_ERR(pgmap_alloc_folio(NULL, 0, GFP_KERNEL));
+}
+
+static const struct bad_input bad_inputs[] = {
+	{ "init on a pgmap of another type", init_other_type, true, -EOPNOTSUPP },
+	{ "init on a pgmap not mapped", init_unmapped, true, -EINVAL },
+	{ "init twice on one pgmap", init_twice, true, -EBUSY },
+	{ "one pgmap in two pools", add_to_second_pool, true, -EBUSY },
+	{ "folio order above MAX_PAGE_ORDER", folio_order_too_big, true, -EINVAL },
+	{ "folio order 1, not buildable here", folio_order_one, false, -E2BIG },
+	{ "range of 0 pages", range_of_zero, true, -EINVAL },
+	{ "range above MAX_ORDER_NR_PAGES", range_too_big, true, -EINVAL },
+	{ "range larger than the pool", range_bigger_than_pool, false, -ENOMEM },
+	{ "range without a page array", range_without_array, true, -EINVAL },
+	{ "NULL pool", null_pool, true, -EINVAL },
+};
+
+static void bad_input_desc(const struct bad_input *t, char *desc)
+{
+	strscpy(desc, t->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bad_input, bad_inputs, bad_input_desc);
+
+static void pgmap_alloc_bad_input(struct kunit *test)
+{
+	const struct bad_input *t = test->param_value;
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct page **pages;
+	int ret, i;
+
+	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	if (t->warns)
+		ret = PGMAP_KUNIT_EXPECT_WARN(t->run(test, dev, pa));
+	else
+		ret = t->run(test, dev, pa);
+	KUNIT_EXPECT_EQ(test, ret, t->error);
+	/* Nothing was taken, and the pool still works. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, pages), 0);
+	for (i = 0; i < 512; i++)
+		put_page_folio(pages[i]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+}
+
+/* Stress: random ranges of mixed orders from every CPU at once. */
+#define STRESS_PAGES	8192
+#define STRESS_OPS	1000000
+#define STRESS_HELD	32
+
+struct stress_ctx {
+	struct pgmap_alloc *pa;
+	unsigned long *shadow;		/* set while a page is out */
+	atomic_long_t ops_left;
+	atomic_long_t allocated;
+	atomic_long_t pages_allocated;
+	atomic_long_t failed;
+	atomic_long_t twice;		/* a page handed out while out */
+	atomic_long_t misaligned;
+	struct completion start;
+};
+
+struct stress_thread {
+	struct stress_ctx *ctx;
+	struct completion done;
+	struct rnd_state rnd;
+	struct page *pages[MAX_ORDER_NR_PAGES / 2];
+	struct {
+		struct page *first;
+		unsigned long nr;
+	} held[STRESS_HELD];
+	int nr_held;
+};
+
+static unsigned int stress_order(struct stress_thread *t)
+{
+	u32 r = prandom_u32_state(&t->rnd) % 100;
+
+	if (r < 70)
+		return 0;
+	if (r < 95)
+		return 1 + r % 3;
+	return 4 + r % 6;		/* up to 2 MiB */
+}
+
+static void stress_alloc(struct stress_thread *t)
+{
+	struct stress_ctx *ctx = t->ctx;
+	unsigned long nr = 1UL << stress_order(t), i;
+	pgoff_t first;
+
+	if (pgmap_alloc_range(ctx->pa, nr, GFP_KERNEL, t->pages)) {
+		atomic_long_inc(&ctx->failed);
+		return;
+	}
+	atomic_long_inc(&ctx->allocated);
+	atomic_long_add(nr, &ctx->pages_allocated);
+	first = page_pgmap_offset(t->pages[0]);
+	if (first % nr)
+		atomic_long_inc(&ctx->misaligned);
+	for (i = 0; i < nr; i++) {
+		if (t->pages[i] != nth_page(t->pages[0], i) ||
+		    test_and_set_bit(first + i, ctx->shadow))
+			atomic_long_inc(&ctx->twice);
+	}
+	t->held[t->nr_held].first = t->pages[0];
+	t->held[t->nr_held].nr = nr;
+	t->nr_held++;
+}
+
+static void stress_free(struct stress_thread *t, int slot)
+{
+	struct page *first = t->held[slot].first;
+	unsigned long i, nr = t->held[slot].nr;
+
+	for (i = 0; i < nr; i++) {
+		struct page *page = nth_page(first, i);
+
+		/* Clear before the put: once put, another CPU may get it. */
+		if (!test_and_clear_bit(page_pgmap_offset(page), t->ctx->shadow))
+			atomic_long_inc(&t->ctx->twice);
+		put_page_folio(page);
+	}
+	t->held[slot] = t->held[--t->nr_held];
+}
+
+static int stress_thread_fn(void *data)
+{
+	struct stress_thread *t = data;
+	struct stress_ctx *ctx = t->ctx;
+
+	wait_for_completion(&ctx->start);
+	while (atomic_long_dec_return(&ctx->ops_left) >= 0) {
+		u32 r = prandom_u32_state(&t->rnd);
+
+		if (t->nr_held == STRESS_HELD || (t->nr_held && (r & 1)))
+			stress_free(t, (r >> 1) % t->nr_held);
+		else
+			stress_alloc(t);
+		cond_resched();
+	}
+	while (t->nr_held)
+		stress_free(t, 0);
+	complete(&t->done);
+	return 0;
+}
+
+static void pgmap_alloc_stress(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, STRESS_PAGES);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	int nr_threads = num_online_cpus(), i, cpu = 0;
+	struct stress_thread *threads;
+	struct stress_ctx *ctx;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	threads = kunit_kcalloc(test, nr_threads, sizeof(*threads), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	KUNIT_ASSERT_NOT_NULL(test, threads);
+	ctx->shadow = kunit_kzalloc(test, BITS_TO_LONGS(STRESS_PAGES) * sizeof(long),
+				    GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->shadow);
+	ctx->pa = pa;
+	atomic_long_set(&ctx->ops_left, STRESS_OPS);
+	init_completion(&ctx->start);
+
+	for (i = 0; i < nr_threads; i++) {
+		struct task_struct *task;
+
+		threads[i].ctx = ctx;
+		init_completion(&threads[i].done);
+		prandom_seed_state(&threads[i].rnd, 42 + i);
+		task = kthread_create(stress_thread_fn, &threads[i], "pgmap_stress%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		cpu = cpumask_next(cpu - 1, cpu_online_mask);
+		kthread_bind(task, cpu++);
+		wake_up_process(task);
+	}
+	complete_all(&ctx->start);
+	for (i = 0; i < nr_threads; i++)
+		wait_for_completion(&threads[i].done);
+
+	kunit_info(test, "%d threads: %ld ranges allocated, %ld allocations failed (pool full)\n",
+		   nr_threads, atomic_long_read(&ctx->allocated),
+		   atomic_long_read(&ctx->failed));
+	KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->allocated), STRESS_OPS / 4);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->twice), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->misaligned), 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(ctx->shadow, STRESS_PAGES));
+	/* Every page came back, through the driver's ->page_free exactly once. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), STRESS_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
+			atomic_long_read(&ctx->pages_allocated));
+}
+
+static struct kunit_case pgmap_alloc_cases[] = {
+	KUNIT_CASE(pgmap_alloc_one_folio),
+	KUNIT_CASE(pgmap_alloc_exhaust_and_recover),
+	KUNIT_CASE(pgmap_alloc_aligned_ranges),
+	KUNIT_CASE(pgmap_alloc_several_pgmaps),
+	KUNIT_CASE(pgmap_alloc_grows_on_demand),
+	KUNIT_CASE(pgmap_alloc_grows_under_concurrency),
+	KUNIT_CASE(pgmap_alloc_destroy_with_folios_out),
+	KUNIT_CASE(pgmap_alloc_foreign_folio),
+	KUNIT_CASE(pgmap_alloc_dying_pgmap),
+	KUNIT_CASE_PARAM(pgmap_alloc_bad_input, bad_input_gen_params),
+	KUNIT_CASE_SLOW(pgmap_alloc_stress),
+	{}
+};
+
+static struct kunit_suite pgmap_alloc_suite = {
+	.name = "pgmap_alloc",
+	.test_cases = pgmap_alloc_cases,
+};
+
+kunit_test_suite(pgmap_alloc_suite);

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Putting the pages of a struct dev_pagemap into service by offset.
+ *
+ * A DEVICE_PRIVATE or DEVICE_COHERENT page is idle while its refcount is 0,
+ * and nothing may rely on an idle page. pgmap_request_folio() is the way out
+ * of that state: it takes the pgmap reference that free_zone_device_folio()
+ * drops again, then claims the page with a 0 -> 1 cmpxchg of its refcount so
+ * that of two racing requesters exactly one wins. Pages are named by their
+ * offset in the pgmap, counted in pages across all of its ranges, so a
+ * driver's allocator deals in offsets and never in pfns.
+ *
+ * Only order 0 is put into service on this kernel. A compound folio would
+ * overwrite page->pgmap of every tail page with its compound_head (they share
+ * a word in struct page), and this kernel still reads page->pgmap of tail
+ * pages in is_device_private_page() and friends; migrate_vma also refuses
+ * large device-private folios. Drivers that move a 2 MiB span use an
+ * order-aligned range of order-0 folios instead (see lib/pgmap_alloc.c).
+ */
+
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/percpu-refcount.h>
+
+/**
+ * pgmap_nr_pages() - Number of pages in a dev_pagemap.
+ * @pgmap: The pgmap, mapped by memremap_pages().
+ *
+ * Context: Any context.
+ * Return: The number of pages in all ranges of @pgmap, which is one more
+ * than the largest offset pgmap_request_folio() accepts.
+ */
+unsigned long pgmap_nr_pages(const struct dev_pagemap *pgmap)
+{
+	unsigned long nr_pages = 0;
+	int i;
+
+	for (i = 0; i < pgmap->nr_range; i++)
+		nr_pages += PHYS_PFN(range_len(&pgmap->ranges[i]));
+	return nr_pages;
+}
+EXPORT_SYMBOL_GPL(pgmap_nr_pages);
+
+/*
+ * Find the page at @offset, requiring the @nr_pages pages from there to lie
+ * in the same range, so that their pfns (and struct pages) are contiguous.
+ */
+static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
+					 pgoff_t offset,
+					 unsigned long nr_pages)
+{
+	int i;
+
+	for (i = 0; i < pgmap->nr_range; i++) {
+		const struct range *range = &pgmap->ranges[i];
+		unsigned long range_pages = PHYS_PFN(range_len(range));
+
+		if (offset < range_pages) {
+			if (WARN_ON_ONCE(nr_pages > range_pages - offset))
+				return ERR_PTR(-EXDEV);
+			return pfn_to_page(PHYS_PFN(range->start) + offset);
+		}
+		offset -= range_pages;
+	}
+	WARN_ON_ONCE(1);
+	return ERR_PTR(-ERANGE);
+}
+
+/**
+ * pgmap_request_folio() - Put a page of a dev_pagemap into service.
+ * @pgmap: A DEVICE_PRIVATE or DEVICE_COHERENT pgmap, mapped by memremap_pages().
+ * @pgmap_offset: Offset of the page in @pgmap, in pages, counted across all
+ *	ranges of @pgmap.
+ * @order: Order of the folio; only 0 is supported on this kernel (see below).
+ *
+ * The page must be idle (refcount 0). It comes back as a folio with refcount
+ * 1, locked (migrate_vma_pages() wants locked destination pages), and holding
+ * one reference on @pgmap, exactly as zone_device_page_init() leaves a page.
+ * The last folio_put() returns it to the idle state through
+ * &dev_pagemap_ops.page_free and drops the pgmap reference.
+ *
+ * Passing anything but 0 in @order fails with -E2BIG (after the checks of
+ * @pgmap_offset against @order): a large folio's tail pages would lose their
+ * page->pgmap on this kernel. The parameter is there so that callers need not
+ * change when the kernel can build large device folios.
+ *
+ * Context: Any context; does not sleep.
+ * Return: The folio, or an ERR_PTR():
+ * * -EINVAL - @order is above MAX_PAGE_ORDER, or @pgmap_offset is not a
+ *   multiple of 1 << @order (a caller bug: warned about once).
+ * * -ERANGE - @pgmap_offset is not below pgmap_nr_pages() (a caller bug).
+ * * -EXDEV - the 1 << @order pages would cross the end of a range of @pgmap
+ *   (a caller bug).
+ * * -EOPNOTSUPP - @pgmap is neither DEVICE_PRIVATE nor DEVICE_COHERENT (a
+ *   caller bug).
+ * * -E2BIG - @order is above 0, which this kernel cannot build.
+ * * -ENODEV - @pgmap is being torn down (memunmap_pages() has started).
+ * * -EBUSY - the page is already in service. Not warned about: the claim is
+ *   atomic, so racing requesters can use it to decide who owns the page.
+ */
+struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
+				  pgoff_t pgmap_offset, unsigned int order)
+{
+	struct folio *folio;
+	struct page *page;
+
+	if (WARN_ON_ONCE(!pgmap || order > MAX_PAGE_ORDER ||
+			 !IS_ALIGNED(pgmap_offset, 1UL << order)))
+		return ERR_PTR(-EINVAL);
+	if (WARN_ON_ONCE(pgmap->type != MEMORY_DEVICE_PRIVATE &&
+			 pgmap->type != MEMORY_DEVICE_COHERENT))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	page = pgmap_offset_to_page(pgmap, pgmap_offset, 1UL << order);
+	if (IS_ERR(page))
+		return ERR_CAST(page);
+	if (order)
+		return ERR_PTR(-E2BIG);
+
+	if (!percpu_ref_tryget_live(&pgmap->ref))
+		return ERR_PTR(-ENODEV);
+
+	/*
+	 * An idle page has refcount 0 and nobody may take a reference on it,
+	 * so a successful 0 -> 1 transition makes us its only owner.
+	 */
+	if (atomic_cmpxchg(&page->_refcount, 0, 1) != 0) {
+		percpu_ref_put(&pgmap->ref);
+		return ERR_PTR(-EBUSY);
+	}
+
+	folio = page_folio(page);
+	/* Nobody else can hold the lock of a page nobody else owns. */
+	if (WARN_ON_ONCE(!folio_trylock(folio))) {
+		atomic_set(&page->_refcount, 0);
+		percpu_ref_put(&pgmap->ref);
+		return ERR_PTR(-EBUSY);
+	}
+	return folio;
+}
+EXPORT_SYMBOL_GPL(pgmap_request_folio);
+
+/**
+ * page_pgmap_offset() - Offset of a ZONE_DEVICE page in its dev_pagemap.
+ * @page: A page of a pgmap mapped by memremap_pages().
+ *
+ * The inverse of pgmap_request_folio(), so that drivers can go from a page
+ * back to their device memory without pfn arithmetic.
+ *
+ * Context: Any context.
+ * Return: The offset of @page in page_folio(@page)->pgmap, in pages across all
+ * ranges; or (pgoff_t)-1 (warned about once) if @page is not a ZONE_DEVICE
+ * page.
+ */
+pgoff_t page_pgmap_offset(const struct page *page)
+{
+	const struct dev_pagemap *pgmap;
+	unsigned long pfn = page_to_pfn(page);
+	pgoff_t offset = 0;
+	int i;
+
+	if (WARN_ON_ONCE(!is_zone_device_page(page)))
+		return (pgoff_t)-1;
+
+	pgmap = page_folio(page)->page.pgmap;
+	for (i = 0; i < pgmap->nr_range; i++) {
+		const struct range *range = &pgmap->ranges[i];
+		unsigned long first = PHYS_PFN(range->start);
+		unsigned long range_pages = PHYS_PFN(range_len(range));
+
+		if (pfn - first < range_pages)
+			return offset + (pfn - first);
+		offset += range_pages;
+	}
+	/* page->pgmap always covers the page; getting here is corruption. */
+	WARN_ON_ONCE(1);
+	return (pgoff_t)-1;
+}
+EXPORT_SYMBOL_GPL(page_pgmap_offset);
