@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # make test: every check the project has, ending in one line
 # "N passed, N failed"; exits non-zero if anything failed.
-# Usage: test.sh [kunit] [style]   (default: all of them)
+# Usage: test.sh [kunit] [demo] [style]   (default: all of them)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
 . "$(dirname "$0")/common.sh"
 
-steps=${*:-kunit style}
+steps=${*:-kunit demo style}
 passed=0
 failed=0
 failures=()
@@ -25,11 +25,14 @@ for step in $steps; do
 	kunit)
 		stage 3/3 "KUnit suites: build, then boot in QEMU (2 vCPUs)"
 		. "$TOP/scripts/kunit-run.sh" ;;
+	demo)
+		stage 3/3 "the sample driver's demo in QEMU (make run)"
+		. "$TOP/scripts/demo-check.sh" ;;
 	style)
 		stage 3/3 "checkpatch --strict and kernel-doc -Wall on the project's files"
 		. "$TOP/scripts/style-checks.sh" ;;
 	*)
-		die "unknown step '$step'" "use: kunit style" ;;
+		die "unknown step '$step'" "use: kunit demo style" ;;
 	esac
 done
 

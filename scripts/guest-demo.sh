@@ -1,0 +1,23 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the demo guest: load the sample driver, run the demo, unload it.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+
+echo "== guest: Linux $(uname -r), $(nproc) CPUs"
+if insmod /pgmap_alloc_sample.ko; then
+	echo "== kernel log of the sample driver:"
+	dmesg | grep pgmap_alloc
+	echo "== /sys/kernel/debug/pgmap_alloc/sample/stats after loading:"
+	cat /sys/kernel/debug/pgmap_alloc/sample/stats
+	/pgmap_alloc_demo 8
+	rmmod pgmap_alloc_sample && echo "== sample driver unloaded"
+else
+	echo "pgmap_alloc demo: FAIL (insmod failed)"
+fi
+echo "== guest: done"
+reboot -f
