@@ -72,7 +72,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void fill(uint64_t *buf, size_t bytes, uint64_t seed)
+static void fill(__u64 *buf, size_t bytes, __u64 seed)
 {
 	size_t i;
 
@@ -80,7 +80,7 @@ static void fill(uint64_t *buf, size_t bytes, uint64_t seed)
 		buf[i] = (i * 0x9e3779b97f4a7c15ULL) ^ seed;
 }
 
-static int matches(const uint64_t *buf, size_t bytes, uint64_t seed)
+static int matches(const __u64 *buf, size_t bytes, __u64 seed)
 {
 	size_t i;
 
@@ -122,7 +122,7 @@ static void round_trip(int fd, unsigned long mib)
 {
 	size_t bytes = mib << 20;
 	unsigned long npages = bytes / page_size, done;
-	uint64_t *buf = map_anon(bytes), *copy = map_anon(bytes);
+	__u64 *buf = map_anon(bytes), *copy = map_anon(bytes);
 	long before = pages_in_use();
 	double t;
 	int ret;
@@ -176,8 +176,8 @@ static void bad_input(int fd)
 	      "zero pages: EINVAL");
 
 	munmap(buf + 32 * page_size, 32 * page_size);
-	check(device_cmd(fd, PGMAP_ALLOC_SAMPLE_MIGRATE, buf + 32 * page_size, 1, NULL, NULL) == EFAULT,
-	      "a range that is not mapped: EFAULT");
+	ret = device_cmd(fd, PGMAP_ALLOC_SAMPLE_MIGRATE, buf + 32 * page_size, 1, NULL, NULL);
+	check(ret == EFAULT, "a range that is not mapped: EFAULT");
 
 	file = mkstemp(tmpl);
 	if (file < 0 || ftruncate(file, page_size))
@@ -256,7 +256,8 @@ int main(int argc, char **argv)
 	fd = open(DEVICE, O_RDWR);
 	if (fd < 0 || stat_value("size") < 0) {
 		perror("pgmap_alloc demo: " DEVICE " or " STATS);
-		printf("pgmap_alloc demo: FAIL (is pgmap_alloc_sample loaded and debugfs mounted?)\n");
+		printf("pgmap_alloc demo: FAIL (%s)\n",
+		       "is pgmap_alloc_sample loaded and debugfs mounted?");
 		return 1;
 	}
 	printf("pgmap_alloc demo: device memory %ld MiB (%ld pages)\n",
