@@ -3,7 +3,7 @@
 # the steps they are made of, for use while developing. KSRC=/path/to/linux
 # builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
 
-.PHONY: run test kunit check prepare deps clean
+.PHONY: run test kunit check hmm-compare prepare deps clean
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,10 @@ kunit:
 # Only checkpatch and kernel-doc.
 check:
 	@scripts/test.sh style
+
+# hmm-tests against the unconverted and the converted lib/test_hmm.c.
+hmm-compare: prepare
+	@scripts/hmm-tests.sh --before
 
 prepare: deps
 	@scripts/prepare-source.sh

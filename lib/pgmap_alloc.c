@@ -545,7 +545,8 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_init);
  * page to be freed). Allocations that run concurrently either finish before
  * or fail with -ENODEV. If pages are still in service, the pool is reported
  * with the number of pages and leaked, so that their later hand-back stays
- * safe; the pgmaps keep pointing at it and cannot join another pool.
+ * safe; the pgmaps keep pointing at it and cannot join another pool, and
+ * &pgmap_alloc_ops.release is not called.
  *
  * Context: Process context; sleeps for RCU grace periods.
  */
@@ -573,6 +574,8 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	/* Hand-backs that still saw a chunk are done after this. */
 	synchronize_rcu();
 	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
+		if (pa->ops && pa->ops->release)
+			pa->ops->release(pa, chunk->pgmap, pa->data);
 		bitmap_free(chunk->issued);
 		kfree(chunk);
 	}
@@ -582,6 +585,35 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	kfree(pa);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_destroy);
+
+/**
+ * pgmap_alloc_walk_pgmaps() - Call a function for each pgmap of a pool.
+ * @pa: The pool.
+ * @fn: Called with each pgmap, in the order they were added; a non-zero
+ *	return value stops the walk. It may sleep (to evict device pages, for
+ *	example) but must not add pgmaps to @pa or destroy it.
+ * @arg: Passed to @fn.
+ *
+ * Context: Process context. Holds @pa's mutex while @fn runs, so the pool
+ * does not grow meanwhile.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
+			       void *arg)
+{
+	struct pgmap_alloc_chunk *chunk;
+	int ret = 0;
+
+	mutex_lock(&pa->lock);
+	list_for_each_entry(chunk, &pa->chunks, node) {
+		ret = fn(chunk->pgmap, arg);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&pa->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_walk_pgmaps);
 
 /**
  * pgmap_alloc_size() - Number of pages in a pool.

@@ -2,37 +2,43 @@
 # SPDX-License-Identifier: GPL-2.0
 # make test: every check the project has, ending in one line
 # "N passed, N failed"; exits non-zero if anything failed.
-# Usage: test.sh [kunit] [demo] [style]   (default: all of them)
+# Usage: test.sh [kunit] [demo] [hmm] [style]   (default: all of them)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
 . "$(dirname "$0")/common.sh"
 
-steps=${*:-kunit demo style}
+steps=${*:-kunit demo hmm style}
 passed=0
 failed=0
 failures=()
 pass() { passed=$((passed + $1)); }
 fail() { failed=$((failed + $1)); failures+=("$2"); }
 
-stage 1/3 "installing missing packages"
+total=$((2 + $(echo $steps | wc -w)))
+n=2
+stage 1/$total "installing missing packages"
 "$TOP/scripts/install-deps.sh"
 
-stage 2/3 "preparing the kernel tree in $SRC"
+stage 2/$total "preparing the kernel tree in $SRC"
 "$TOP/scripts/prepare-source.sh"
 say "  Linux $(cat "$BUILD/kernel-version")"
 
 for step in $steps; do
+	n=$((n + 1))
 	case $step in
 	kunit)
-		stage 3/3 "KUnit suites: build, then boot in QEMU (2 vCPUs)"
+		stage $n/$total "KUnit suites: build, then boot in QEMU (2 vCPUs)"
 		. "$TOP/scripts/kunit-run.sh" ;;
 	demo)
-		stage 3/3 "the sample driver's demo in QEMU (make run)"
+		stage $n/$total "the sample driver's demo in QEMU (make run)"
 		. "$TOP/scripts/demo-check.sh" ;;
+	hmm)
+		stage $n/$total "the kernel's hmm-tests selftest against the converted test_hmm"
+		. "$TOP/scripts/hmm-check.sh" ;;
 	style)
-		stage 3/3 "checkpatch --strict and kernel-doc -Wall on the project's files"
+		stage $n/$total "checkpatch --strict and kernel-doc -Wall on the project's files"
 		. "$TOP/scripts/style-checks.sh" ;;
 	*)
-		die "unknown step '$step'" "use: kunit demo style" ;;
+		die "unknown step '$step'" "use: kunit demo hmm style" ;;
 	esac
 done
 

@@ -27,9 +27,14 @@ struct pgmap_alloc;
  *	then return 0; or return a negative errno, which the allocation
  *	returns. Calls are serialised per pool, and the allocation is retried
  *	once after a successful call.
+ * @release: Called by pgmap_alloc_destroy() for each pgmap of the pool,
+ *	once the pool has let go of it, so that a driver that grows its pool
+ *	can unmap and free its pgmaps without keeping a list of them.
  */
 struct pgmap_alloc_ops {
 	int (*grow)(struct pgmap_alloc *pa, void *data);
+	void (*release)(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+			void *data);
 };
 
 struct pgmap_alloc *pgmap_alloc_create(const char *name,
@@ -42,6 +47,10 @@ struct pgmap_alloc *devm_pgmap_alloc_init(struct device *dev,
 					  struct dev_pagemap *pgmap,
 					  const char *name);
 void pgmap_alloc_destroy(struct pgmap_alloc *pa);
+/* Called by pgmap_alloc_walk_pgmaps(); non-zero stops the walk. */
+typedef int (*pgmap_alloc_pgmap_fn)(struct dev_pagemap *pgmap, void *arg);
+int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
+			       void *arg);
 
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp);

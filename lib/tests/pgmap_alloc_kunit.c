@@ -172,6 +172,7 @@ struct grow_ctx {
 	struct kunit *test;
 	int nr_grown;			/* ->grow() calls are serialised */
 	int max_grown;
+	int nr_released;
 };
 
 static int grow_by_one_pgmap(struct pgmap_alloc *pa, void *data)
@@ -186,9 +187,26 @@ static int grow_by_one_pgmap(struct pgmap_alloc *pa, void *data)
 	return pgmap_alloc_add_pgmap(pa, &dev->pgmap);
 }
 
+/* The pgmaps belong to the test, which unmaps them when it ends. */
+static void count_released_pgmap(struct pgmap_alloc *pa,
+				 struct dev_pagemap *pgmap, void *data)
+{
+	struct grow_ctx *ctx = data;
+
+	ctx->nr_released++;
+}
+
 static const struct pgmap_alloc_ops grow_ops = {
 	.grow = grow_by_one_pgmap,
+	.release = count_released_pgmap,
 };
+
+static int count_pgmaps(struct dev_pagemap *pgmap, void *arg)
+{
+	int *count = arg;
+
+	return ++*count == 2 ? 42 : 0;
+}
 
 /*
  * The pool is created empty, so the test's pgmaps are unmapped before it is
@@ -230,7 +248,14 @@ static void pgmap_alloc_grows_on_demand(struct kunit *test)
 	for (i = 0; i < 3 * 512; i++)
 		put_page_folio(&folios[i]->page);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 3 * 512);
+
+	/* The driver needs no list of its own: the pool walks its pgmaps... */
+	i = 0;
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_walk_pgmaps(pa, count_pgmaps, &i), 42);
+	KUNIT_EXPECT_EQ(test, i, 2);
+	/* ...and hands each back to the driver when it is destroyed. */
 	pgmap_alloc_destroy(pa);
+	KUNIT_EXPECT_EQ(test, ctx.nr_released, 3);
 }
 
 struct grow_thread {

@@ -1,0 +1,28 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the hmm-tests guest: for each /hmm/<variant>/test_hmm.ko, load it
+# with two DEVICE_COHERENT ranges (reserved by memmap= on the kernel command
+# line), run the kernel's hmm-tests selftest, and unload it.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+
+echo "== guest: Linux $(uname -r), $(nproc) CPUs"
+for dir in /hmm/*/; do
+	variant=$(basename "$dir")
+	echo "== hmm-tests begin: $variant"
+	if insmod "$dir/test_hmm.ko" spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
+		ls /dev/hmm_dmirror*
+		/hmm-tests
+		rmmod test_hmm && echo "== test_hmm unloaded: $variant"
+	else
+		echo "not ok 1 insmod test_hmm ($variant)"
+	fi
+	echo "== hmm-tests end: $variant"
+done
+echo "== guest: done"
+reboot -f
