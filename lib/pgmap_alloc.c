@@ -599,7 +599,7 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_destroy);
  * Return: 0, or the first non-zero value @fn returned.
  */
 int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
-			       void *arg)
+			    void *arg)
 {
 	struct pgmap_alloc_chunk *chunk;
 	int ret = 0;

@@ -50,7 +50,7 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa);
 /* Called by pgmap_alloc_walk_pgmaps(); non-zero stops the walk. */
 typedef int (*pgmap_alloc_pgmap_fn)(struct dev_pagemap *pgmap, void *arg);
 int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
-			       void *arg);
+			    void *arg);
 
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp);
