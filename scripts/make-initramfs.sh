@@ -7,7 +7,7 @@
 out=$1 init=$2
 shift 2
 busybox=/bin/busybox
-file "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=$(command -v busybox)
+[ -x "$busybox" ] || busybox=$(command -v busybox || true)
 [ -x "$busybox" ] || die "busybox not found" "apt-get install busybox-static"
 
 root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
