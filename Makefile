@@ -3,7 +3,7 @@
 # the steps they are made of, for use while developing. KSRC=/path/to/linux
 # builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
 
-.PHONY: run test kunit check hmm-compare prepare deps clean
+.PHONY: run test kunit check hmm-compare series docs apply prepare deps clean
 
 run:
 	@scripts/run.sh
@@ -22,6 +22,18 @@ check:
 # hmm-tests against the unconverted and the converted lib/test_hmm.c.
 hmm-compare: prepare
 	@scripts/hmm-tests.sh --before
+
+# The patch series with a cover letter, in build/series/.
+series: prepare
+	@scripts/make-series.sh
+
+# HTML of Documentation/core-api, with pgmap_alloc.rst, in build/docs/.
+docs:
+	@scripts/make-docs.sh
+
+# Apply the series to your own 6.12.y git tree: make apply KSRC=<tree>
+apply: deps
+	@scripts/apply-series.sh
 
 prepare: deps
 	@scripts/prepare-source.sh

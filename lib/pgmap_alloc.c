@@ -255,8 +255,8 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
  * @nr_pages rounded up to a power of two; each is an order-0 folio as from
  * pgmap_alloc_folio(), and goes back to the pool on its own when freed. This
  * is the way to fill a 2 MiB migration on a kernel that cannot migrate large
- * device-private folios. page_pgmap_offset(@pages[0]) tells where the range
- * starts.
+ * device-private folios. page_pgmap_offset() of the first page tells where
+ * the range starts.
  *
  * Context: As for pgmap_alloc_folio().
  * Return: 0, or -EINVAL for @nr_pages 0 or above MAX_ORDER_NR_PAGES, or an

@@ -87,6 +87,7 @@ static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
  *
  * Context: Any context; does not sleep.
  * Return: The folio, or an ERR_PTR():
+ *
  * * -EINVAL - @order is above MAX_PAGE_ORDER, or @pgmap_offset is not a
  *   multiple of 1 << @order (a caller bug: warned about once).
  * * -ERANGE - @pgmap_offset is not below pgmap_nr_pages() (a caller bug).

@@ -85,8 +85,14 @@ push_patch() {
 	say "  applied $name"
 }
 
-# Keep the applied patches that are unchanged and still in the same place in
-# the series; revert the rest (newest first), then apply what is missing.
+# The part of a patch that changes files; its changelog may change freely.
+patch_diff() {
+	sed -n '/^diff --git/,$p' "$1"
+}
+
+# Keep the applied patches whose diff is unchanged and that are still in the
+# same place in the series; revert the rest (newest first), then apply what
+# is missing.
 apply_series() {
 	mkdir -p "$STATE/patches"
 	touch "$STATE/applied"
@@ -96,7 +102,9 @@ apply_series() {
 	local keep=0
 	while [ $keep -lt ${#have[@]} ] && [ $keep -lt ${#want[@]} ] &&
 	      [ "${have[$keep]}" = "${want[$keep]}" ] &&
-	      cmp -s "$TOP/patches/${want[$keep]}" "$STATE/patches/${have[$keep]}"; do
+	      cmp -s <(patch_diff "$TOP/patches/${want[$keep]}") \
+		     <(patch_diff "$STATE/patches/${have[$keep]}"); do
+		cp "$TOP/patches/${want[$keep]}" "$STATE/patches/${have[$keep]}"
 		keep=$((keep + 1))
 	done
 	local i

@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # make test: every check the project has, ending in one line
 # "N passed, N failed"; exits non-zero if anything failed.
-# Usage: test.sh [kunit] [demo] [hmm] [style]   (default: all of them)
+# Usage: test.sh [kunit] [demo] [hmm] [style] [series]   (default: all)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
 . "$(dirname "$0")/common.sh"
 
-steps=${*:-kunit demo hmm style}
+steps=${*:-kunit demo hmm style series}
 passed=0
 failed=0
 failures=()
@@ -37,8 +37,11 @@ for step in $steps; do
 	style)
 		stage $n/$total "checkpatch --strict and kernel-doc -Wall on the project's files"
 		. "$TOP/scripts/style-checks.sh" ;;
+	series)
+		stage $n/$total "the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
+		. "$TOP/scripts/series-check.sh" ;;
 	*)
-		die "unknown step '$step'" "use: kunit demo hmm style" ;;
+		die "unknown step '$step'" "use: kunit demo hmm style series" ;;
 	esac
 done
 
