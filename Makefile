@@ -3,7 +3,7 @@
 # the steps they are made of, for use while developing. KSRC=/path/to/linux
 # builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
 
-.PHONY: run test kunit check hmm-compare series docs apply prepare deps clean
+.PHONY: run test kunit check hmm-compare bench series docs apply prepare deps clean
 
 run:
 	@scripts/run.sh
@@ -22,6 +22,10 @@ check:
 # hmm-tests against the unconverted and the converted lib/test_hmm.c.
 hmm-compare: prepare
 	@scripts/hmm-tests.sh --before
+
+# Benchmark in QEMU (not a test): table on stdout, figures in build/bench.json.
+bench:
+	@scripts/bench.sh
 
 # The patch series with a cover letter, in build/series/.
 series: prepare

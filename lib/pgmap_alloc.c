@@ -10,7 +10,14 @@
  *   MAX_ORDER_NR_PAGES-aligned base: gen_pool returns 0 for failure, and its
  *   order alignment is relative to the start of the chunk.
  * - The search is next-fit from a per-chunk hint instead of gen_pool's
- *   first-fit, so an allocation does not rescan the full front of the pool.
+ *   first-fit, so an allocation does not rescan the full front of the pool;
+ *   small requests prefer holes in partly used pageblocks, so that free
+ *   pageblocks stay whole for large ones.
+ * - Each CPU caches the last single pages freed on it, still reserved in the
+ *   gen_pool, and hands them out first (LIFO): the common alloc/free cycle
+ *   then touches neither the shared bitmap nor a cold struct page. A search
+ *   that fails drains every CPU's cache and tries again, so cached pages
+ *   never make an allocation fail.
  * - Pages are put into service with pgmap_request_folio(). A second bitmap,
  *   @issued, records which pages are out as folios from this pool: the
  *   hand-back from free_zone_device_folio() test-and-clears it, so a folio
@@ -29,9 +36,11 @@
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/genalloc.h>
+#include <linux/kmemleak.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/pageblock-flags.h>
 #include <linux/pagemap.h>
 #include <linux/percpu.h>
 #include <linux/pgmap_alloc.h>
@@ -47,8 +56,26 @@ struct pgmap_alloc_stats {
 	long failed;			/* allocations that failed */
 };
 
+#define PGMAP_ALLOC_CACHE_SIZE	64
+
+struct pgmap_alloc_cached {
+	struct pgmap_alloc_chunk *chunk;
+	pgoff_t offset;
+};
+
+/*
+ * A lock rather than a local_lock: a CPU that runs dry drains the caches of
+ * the others, and hand-backs may come in interrupt context.
+ */
+struct pgmap_alloc_cache {
+	spinlock_t lock;
+	unsigned int nr;
+	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
+};
+
 struct pgmap_alloc {
 	struct gen_pool *pool;
+	struct pgmap_alloc_cache __percpu *cache;
 	const struct pgmap_alloc_ops *ops;
 	void *data;
 	const char *name;
@@ -74,6 +101,47 @@ struct pgmap_alloc_chunk {
 static struct dentry *pgmap_alloc_debugfs_root;
 
 /*
+ * Requests smaller than a pageblock (2 MiB on x86-64, the unit the page
+ * allocator also keeps whole for huge pages) go into holes of pageblocks
+ * already in use when they can, so that free pageblocks stay whole for large
+ * requests: the search steps over up to this many free pageblocks before it
+ * settles for one.
+ */
+#define PGMAP_ALLOC_FREE_BLOCK_SKIPS	16
+
+static bool pgmap_alloc_block_is_free(const unsigned long *map,
+				      unsigned long size, unsigned long bit)
+{
+	unsigned long start = ALIGN_DOWN(bit, pageblock_nr_pages);
+	unsigned long end = min(start + pageblock_nr_pages, size);
+
+	return find_next_bit(map, end, start) >= end;
+}
+
+/* First fit from @from, stepping over free blocks for small requests. */
+static unsigned long pgmap_alloc_search(const unsigned long *map,
+					unsigned long size, unsigned long from,
+					unsigned int nr, unsigned long align_mask)
+{
+	unsigned long bit, in_free_block = size;
+	int skips = 0;
+
+	bit = bitmap_find_next_zero_area(map, size, from & ~align_mask, nr,
+					 align_mask);
+	while (nr < pageblock_nr_pages && bit < size &&
+	       pgmap_alloc_block_is_free(map, size, bit)) {
+		if (in_free_block == size)
+			in_free_block = bit;
+		if (++skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS)
+			break;
+		bit = bitmap_find_next_zero_area(map, size,
+						 ALIGN(bit + 1, pageblock_nr_pages),
+						 nr, align_mask);
+	}
+	return bit < size ? bit : in_free_block;
+}
+
+/*
  * gen_pool calls this for each chunk with enough room. @start is 0 on the
  * first call and the conflicting bit after a lost race, which we resume from.
  * The chunk is found from its bitmap because gen_pool hands the algorithm
@@ -92,10 +160,9 @@ static unsigned long pgmap_alloc_next_fit(unsigned long *map,
 	unsigned long from, bit;
 
 	from = start ? start : READ_ONCE(chunk->hint);
-	bit = bitmap_find_next_zero_area(map, size, from & ~align_mask, nr,
-					 align_mask);
+	bit = pgmap_alloc_search(map, size, from, nr, align_mask);
 	if (bit >= size && from)
-		bit = bitmap_find_next_zero_area(map, size, 0, nr, align_mask);
+		bit = pgmap_alloc_search(map, size, 0, nr, align_mask);
 	if (bit < size)
 		WRITE_ONCE(chunk->hint, bit + nr < size ? bit + nr : 0);
 	return bit;
@@ -106,6 +173,108 @@ static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
 {
 	this_cpu_inc(pa->stats->failed);
 	trace_pgmap_alloc_fail(pa, nr_pages, error);
+}
+
+static void pgmap_alloc_release_cached(struct pgmap_alloc *pa,
+				       struct pgmap_alloc_cached *pages,
+				       unsigned int nr)
+{
+	while (nr--)
+		gen_pool_free(pa->pool, pages[nr].chunk->base + pages[nr].offset, 1);
+}
+
+static bool pgmap_alloc_cache_pop(struct pgmap_alloc *pa,
+				  struct pgmap_alloc_cached *page)
+{
+	struct pgmap_alloc_cache *cache = raw_cpu_ptr(pa->cache);
+	unsigned long flags;
+	bool found;
+
+	spin_lock_irqsave(&cache->lock, flags);
+	found = cache->nr;
+	if (found)
+		*page = cache->pages[--cache->nr];
+	spin_unlock_irqrestore(&cache->lock, flags);
+	return found;
+}
+
+static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
+				   pgoff_t offset)
+{
+	struct pgmap_alloc_cache *cache = raw_cpu_ptr(chunk->pa->cache);
+	struct pgmap_alloc_cached spill[PGMAP_ALLOC_CACHE_SIZE / 2];
+	unsigned int nr_spill = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&cache->lock, flags);
+	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
+		/* Full: give back the oldest half and keep the warm pages. */
+		nr_spill = ARRAY_SIZE(spill);
+		memcpy(spill, cache->pages, sizeof(spill));
+		memmove(cache->pages, cache->pages + nr_spill,
+			(cache->nr - nr_spill) * sizeof(cache->pages[0]));
+		cache->nr -= nr_spill;
+	}
+	cache->pages[cache->nr].chunk = chunk;
+	cache->pages[cache->nr].offset = offset;
+	cache->nr++;
+	spin_unlock_irqrestore(&cache->lock, flags);
+	pgmap_alloc_release_cached(chunk->pa, spill, nr_spill);
+}
+
+/* Give every CPU's cached pages back to the gen_pool; returns how many. */
+static unsigned long pgmap_alloc_cache_drain(struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
+	unsigned long drained = 0;
+	unsigned long flags;
+	unsigned int nr;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
+
+		spin_lock_irqsave(&cache->lock, flags);
+		nr = cache->nr;
+		memcpy(pages, cache->pages, nr * sizeof(pages[0]));
+		cache->nr = 0;
+		spin_unlock_irqrestore(&cache->lock, flags);
+		pgmap_alloc_release_cached(pa, pages, nr);
+		drained += nr;
+	}
+	return drained;
+}
+
+static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
+{
+	unsigned long nr = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		nr += READ_ONCE(per_cpu_ptr(pa->cache, cpu)->nr);
+	return nr;
+}
+
+/* Hand out a cached page; false if there is none or it cannot be used. */
+static bool pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
+{
+	struct pgmap_alloc_cached cached;
+	struct folio *folio;
+
+	if (!pgmap_alloc_cache_pop(pa, &cached))
+		return false;
+	folio = pgmap_request_folio(cached.chunk->pgmap, cached.offset, 0);
+	if (IS_ERR(folio)) {
+		/* As in pgmap_alloc_try(): a dying pgmap, or a driver bug. */
+		WARN_ON_ONCE(PTR_ERR(folio) == -EBUSY);
+		pgmap_alloc_release_cached(pa, &cached, 1);
+		return false;
+	}
+	set_bit(cached.offset, cached.chunk->issued);
+	*page = &folio->page;
+	this_cpu_inc(pa->stats->in_use[0]);
+	trace_pgmap_alloc_alloc(pa, cached.chunk->pgmap, cached.offset, 1);
+	return true;
 }
 
 /* Give back pages of a range that were never put into service. */
@@ -132,10 +301,16 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 
 	if (READ_ONCE(pa->dead))
 		return -ENODEV;
+	if (nr_pages == 1 && pgmap_alloc_from_cache(pa, pages))
+		return 0;
 
 	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
 					 pgmap_alloc_next_fit, &align_mask,
 					 (void **)&chunk);
+	if (!addr && pgmap_alloc_cache_drain(pa))
+		addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
+						 pgmap_alloc_next_fit,
+						 &align_mask, (void **)&chunk);
 	if (!addr)
 		return -ENOMEM;
 	offset = addr - chunk->base;
@@ -300,7 +475,10 @@ void pgmap_alloc_folio_freed(struct folio *folio)
 		/* Not from us: the driver put it into service itself. */
 		if (WARN_ON_ONCE(!test_and_clear_bit(offset + i, chunk->issued)))
 			continue;
-		gen_pool_free(pa->pool, chunk->base + offset + i, 1);
+		if (nr_pages == 1)
+			pgmap_alloc_cache_push(chunk, offset);
+		else
+			gen_pool_free(pa->pool, chunk->base + offset + i, 1);
 		returned++;
 	}
 	this_cpu_sub(pa->stats->in_use[folio_order(folio)], returned);
@@ -334,6 +512,18 @@ static int pgmap_alloc_largest_free_order(struct pgmap_alloc *pa)
 	return best;
 }
 
+/* gen_pool's bitmaps and ours. */
+static unsigned long pgmap_alloc_bitmap_bytes(struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long bytes = 0;
+
+	lockdep_assert_held(&pa->lock);
+	list_for_each_entry(chunk, &pa->chunks, node)
+		bytes += 2 * BITS_TO_LONGS(chunk->nr_pages) * sizeof(long);
+	return bytes;
+}
+
 static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 {
 	struct pgmap_alloc *pa = m->private;
@@ -351,12 +541,18 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	mutex_lock(&pa->lock);
 	seq_printf(m, "pgmaps: %zu\n", list_count_nodes(&pa->chunks));
 	seq_printf(m, "size: %zu\n", gen_pool_size(pa->pool));
-	seq_printf(m, "free: %zu\n", gen_pool_avail(pa->pool));
+	seq_printf(m, "free: %lu\n", pgmap_alloc_free_pages(pa));
+	seq_printf(m, "cached: %lu\n", pgmap_alloc_nr_cached(pa));
 	for (order = 0; order < NR_PAGE_ORDERS; order++)
 		if (in_use[order])
 			seq_printf(m, "in_use_order_%d: %ld\n", order,
 				   in_use[order]);
 	seq_printf(m, "failures: %ld\n", failed);
+	/* The allocator's own memory: two bits per page and a per-CPU part */
+	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
+	seq_printf(m, "metadata_percpu_bytes: %zu\n",
+		   (sizeof(struct pgmap_alloc_cache) +
+		    sizeof(struct pgmap_alloc_stats)) * num_possible_cpus());
 	seq_printf(m, "largest_free_order: %d\n",
 		   pgmap_alloc_largest_free_order(pa));
 	mutex_unlock(&pa->lock);
@@ -382,17 +578,21 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 				       void *data)
 {
 	struct pgmap_alloc *pa;
+	int cpu;
 
 	pa = kzalloc(sizeof(*pa), GFP_KERNEL);
 	if (!pa)
 		return ERR_PTR(-ENOMEM);
 	pa->name = kstrdup(name ?: "pgmap", GFP_KERNEL);
 	pa->stats = alloc_percpu(struct pgmap_alloc_stats);
+	pa->cache = alloc_percpu(struct pgmap_alloc_cache);
 	/* Addresses are pages: one bit per page. */
 	pa->pool = gen_pool_create(0, NUMA_NO_NODE);
-	if (!pa->name || !pa->stats || !pa->pool)
+	if (!pa->name || !pa->stats || !pa->cache || !pa->pool)
 		goto fail;
 
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(pa->cache, cpu)->lock);
 	pa->ops = ops;
 	pa->data = data;
 	mutex_init(&pa->lock);
@@ -407,6 +607,7 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 fail:
 	if (pa->pool)
 		gen_pool_destroy(pa->pool);
+	free_percpu(pa->cache);
 	free_percpu(pa->stats);
 	kfree(pa->name);
 	kfree(pa);
@@ -564,10 +765,14 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	synchronize_rcu();
 
 	debugfs_remove_recursive(pa->debugfs);
+	pgmap_alloc_cache_drain(pa);
 	in_use = gen_pool_size(pa->pool) - gen_pool_avail(pa->pool);
 	if (WARN(in_use, "pgmap_alloc %s: destroyed with %zu pages in use; leaking the pool\n",
-		 pa->name, in_use))
+		 pa->name, in_use)) {
+		/* On purpose, and reported: tell kmemleak. */
+		kmemleak_not_leak(pa);
 		return;
+	}
 
 	list_for_each_entry(chunk, &pa->chunks, node)
 		WRITE_ONCE(chunk->pgmap->allocator, NULL);
@@ -580,6 +785,7 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 		kfree(chunk);
 	}
 	gen_pool_destroy(pa->pool);
+	free_percpu(pa->cache);
 	free_percpu(pa->stats);
 	kfree(pa->name);
 	kfree(pa);
@@ -633,11 +839,11 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_size);
  * @pa: The pool.
  *
  * Context: Any context. The figure may be stale by the time it is used.
- * Return: The number of pages of @pa not in service.
+ * Return: The number of pages of @pa not in service, cached ones included.
  */
 unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa)
 {
-	return gen_pool_avail(pa->pool);
+	return gen_pool_avail(pa->pool) + pgmap_alloc_nr_cached(pa);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_free_pages);
 

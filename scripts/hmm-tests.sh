@@ -15,10 +15,8 @@ kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config")
 root=$BUILD/hmm-root
 rm -rf "$root" && mkdir -p "$root"
 
-say "  building hmm-tests from $SRC/tools/testing/selftests/mm"
-run_logged "$LOGS/build-hmm-tests.log" gcc -static -O2 -I"$SRC" \
-	-I"$SRC/tools/testing/selftests" -I"$SRC/tools/include/uapi" \
-	-o "$root/hmm-tests" "$SRC/tools/testing/selftests/mm/hmm-tests.c" -lpthread
+"$TOP/scripts/build-userspace.sh"
+cp "$BUILD/bin/hmm-tests" "$root/hmm-tests"
 
 for v in "${variants[@]}"; do
 	mkdir -p "$root/hmm/$v"

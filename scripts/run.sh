@@ -21,11 +21,9 @@ module=$BUILD/run/samples/pgmap_alloc/pgmap_alloc_sample.ko
 [ -f "$module" ] || die "the build made no $module" "see $LOGS/build-run.log"
 
 stage 4/5 "building the demo program and a busybox initramfs"
-demo=$BUILD/pgmap_alloc_demo
-run_logged "$LOGS/build-demo.log" gcc -static -O2 -Wall -Werror \
-	-I"$TOP/samples/pgmap_alloc" -o "$demo" "$TOP/samples/pgmap_alloc/pgmap_alloc_demo.c"
+"$TOP/scripts/build-userspace.sh"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/demo-initramfs.cpio.gz" \
-	"$TOP/scripts/guest-demo.sh" "$module" "$demo"
+	"$TOP/scripts/guest-demo.sh" "$module" "$BUILD/bin/pgmap_alloc_demo"
 
 stage 5/5 "booting in QEMU, 2 vCPUs (console: $console)"
 "$TOP/scripts/boot-qemu.sh" "$kernel" "$BUILD/demo-initramfs.cpio.gz" "$console" 900 loglevel=5

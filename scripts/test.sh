@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # make test: every check the project has, ending in one line
 # "N passed, N failed"; exits non-zero if anything failed.
-# Usage: test.sh [kunit] [demo] [hmm] [style] [series]   (default: all)
+# Usage: test.sh [kunit] [demo] [hmm] [debug] [style] [series]   (default: all)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
 . "$(dirname "$0")/common.sh"
 
-steps=${*:-kunit demo hmm style series}
+steps=${*:-kunit demo hmm debug style series}
 passed=0
 failed=0
 failures=()
@@ -34,6 +34,9 @@ for step in $steps; do
 	hmm)
 		stage $n/$total "the kernel's hmm-tests selftest against the converted test_hmm"
 		. "$TOP/scripts/hmm-check.sh" ;;
+	debug)
+		stage $n/$total "again on debug kernels: KASAN, lockdep, kmemleak...; and KCSAN"
+		. "$TOP/scripts/debug-check.sh" ;;
 	style)
 		stage $n/$total "checkpatch --strict and kernel-doc -Wall on the project's files"
 		. "$TOP/scripts/style-checks.sh" ;;
@@ -41,7 +44,7 @@ for step in $steps; do
 		stage $n/$total "the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
 		. "$TOP/scripts/series-check.sh" ;;
 	*)
-		die "unknown step '$step'" "use: kunit demo hmm style series" ;;
+		die "unknown step '$step'" "use: kunit demo hmm debug style series" ;;
 	esac
 done
 

@@ -5,6 +5,7 @@
  * test that checks with a shadow bitmap that no page is handed out twice.
  */
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -102,6 +103,86 @@ static void pgmap_alloc_exhaust_and_recover(struct kunit *test)
 			put_page_folio(&folios[i]->page);
 		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
 	}
+}
+
+/* A page freed on a CPU is the next one that CPU gets: it is warm. */
+static void pgmap_alloc_reuses_warm_page(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 1024);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct folio *first, *again;
+	pgoff_t offset;
+
+	migrate_disable();
+	first = pgmap_alloc_folio(pa, 0, GFP_NOWAIT);
+	if (!IS_ERR(first)) {
+		offset = folio_pgmap_offset(first);
+		put_page_folio(&first->page);
+		again = pgmap_alloc_folio(pa, 0, GFP_NOWAIT);
+	}
+	migrate_enable();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(first));
+	KUNIT_ASSERT_FALSE(test, IS_ERR(again));
+	KUNIT_EXPECT_EQ(test, folio_pgmap_offset(again), offset);
+	put_page_folio(&again->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1024);
+}
+
+struct put_on_cpu {
+	struct folio **folios;
+	unsigned long nr;
+	struct completion done;
+};
+
+static int put_folios(void *data)
+{
+	struct put_on_cpu *p = data;
+	unsigned long i;
+
+	for (i = 0; i < p->nr; i++)
+		put_page_folio(&p->folios[i]->page);
+	complete(&p->done);
+	return 0;
+}
+
+/* Pages cached by another CPU never make an allocation fail. */
+static void pgmap_alloc_cached_elsewhere(struct kunit *test)
+{
+	const unsigned long nr = 512;
+	struct pgmap_kunit_dev *dev = one_range(test, nr);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct put_on_cpu p = { .nr = nr };
+	struct task_struct *task;
+	unsigned long i;
+	int cpu;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs, has %u", num_online_cpus());
+	p.folios = kunit_kcalloc(test, nr, sizeof(*p.folios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p.folios);
+	init_completion(&p.done);
+	for (i = 0; i < nr; i++) {
+		p.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(p.folios[i]));
+	}
+
+	/* Free them all on another CPU, whose cache keeps some of them... */
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	task = kthread_create(put_folios, &p, "pgmap_put");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	kthread_bind(task, cpu);
+	wake_up_process(task);
+	wait_for_completion(&p.done);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
+
+	/* ...and still every page can be allocated from here. */
+	for (i = 0; i < nr; i++) {
+		p.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(p.folios[i]), "page %lu of %lu", i, nr);
+	}
+	for (i = 0; i < nr; i++)
+		put_page_folio(&p.folios[i]->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
 }
 
 static void pgmap_alloc_aligned_ranges(struct kunit *test)
@@ -386,6 +467,128 @@ static void pgmap_alloc_dying_pgmap(struct kunit *test)
 	/* After memunmap_pages(), before the pgmap is freed: the documented order. */
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 	pgmap_alloc_destroy(pa);
+}
+
+struct churn_thread {
+	struct pgmap_alloc *pa;
+	struct completion done;
+	unsigned long allocated;
+	int error;			/* what stopped it */
+};
+
+/* Allocate and free until the pool refuses, holding a few folios at a time. */
+static int churn_until_refused(void *data)
+{
+	struct churn_thread *t = data;
+	struct folio *held[8] = {};
+	unsigned int i = 0;
+
+	for (;;) {
+		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+
+		if (IS_ERR(folio) && PTR_ERR(folio) != -ENOMEM) {
+			t->error = PTR_ERR(folio);
+			break;
+		}
+		if (held[i % 8])
+			put_page_folio(&held[i % 8]->page);
+		held[i++ % 8] = IS_ERR(folio) ? NULL : folio;
+		t->allocated += !IS_ERR(folio);
+		cond_resched();
+	}
+	for (i = 0; i < 8; i++)
+		if (held[i])
+			put_page_folio(&held[i]->page);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * The device goes away while two threads allocate and free: their
+ * allocations start failing with -ENODEV, memunmap_pages() waits for the
+ * folios they still hold and returns, and every page is back.
+ */
+static void pgmap_alloc_unmap_while_allocating(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
+	struct churn_thread t[2] = {};
+	int i;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	for (i = 0; i < 2; i++) {
+		t[i].pa = pa;
+		init_completion(&t[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_until_refused, &t[i],
+							    "pgmap_churn%d", i)));
+	}
+	msleep(100);
+	pgmap_kunit_unmap_async(dev);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].done, 30 * HZ));
+		KUNIT_EXPECT_EQ(test, t[i].error, -ENODEV);
+		KUNIT_EXPECT_GT(test, t[i].allocated, 0);
+	}
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
+			t[0].allocated + t[1].allocated);
+	pgmap_alloc_destroy(pa);
+}
+
+/*
+ * Make each allocation of pgmap_alloc_create() and pgmap_alloc_add_pgmap()
+ * fail in turn (fail-nth, with failslab and fail_page_alloc armed for
+ * sleeping allocations). Each failure is a clean -ENOMEM and leaves the
+ * pgmap free for another pool; leaks are kmemleak's to find.
+ */
+static void pgmap_alloc_fault_injection(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	unsigned int nth, injected = 0;
+	struct pgmap_alloc *pa;
+	struct folio *folio;
+	void *probe;
+	int ret;
+
+	current->fail_nth = 1;
+	probe = kmalloc(8, GFP_KERNEL);
+	current->fail_nth = 0;
+	kfree(probe);
+	if (probe)
+		kunit_skip(test, "failslab does not fail sleeping allocations: write N to failslab/ignore-gfp-wait");
+
+	for (nth = 1; nth < 200; nth++) {
+		current->fail_nth = nth;
+		pa = pgmap_alloc_create(test->name, NULL, NULL);
+		ret = IS_ERR(pa) ? PTR_ERR(pa) : pgmap_alloc_add_pgmap(pa, &dev->pgmap);
+		ret = current->fail_nth ? 1 : ret;	/* 1: nothing left to fail */
+		current->fail_nth = 0;
+
+		if (!IS_ERR(pa) && ret <= 0)
+			pgmap_alloc_destroy(pa);
+		if (ret == 1)
+			break;
+		/* An injected failure is -ENOMEM, or absorbed (debugfs) */
+		KUNIT_EXPECT_TRUE_MSG(test, ret == -ENOMEM || ret == 0,
+				      "allocation %u: %d", nth, ret);
+		KUNIT_EXPECT_NULL(test, dev->pgmap.allocator);
+		injected++;
+	}
+	KUNIT_ASSERT_EQ(test, ret, 1);
+	kunit_info(test, "%u allocations failed by injection\n", injected);
+
+	/* With nothing failing, the pool works. */
+	folio = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(folio));
+	if (!IS_ERR(folio))
+		put_page_folio(&folio->page);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	pgmap_alloc_destroy(pa);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
 }
 
 /* Bad input, each a clear error and nothing taken. */
@@ -677,6 +880,8 @@ static void pgmap_alloc_stress(struct kunit *test)
 static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_one_folio),
 	KUNIT_CASE(pgmap_alloc_exhaust_and_recover),
+	KUNIT_CASE(pgmap_alloc_reuses_warm_page),
+	KUNIT_CASE(pgmap_alloc_cached_elsewhere),
 	KUNIT_CASE(pgmap_alloc_aligned_ranges),
 	KUNIT_CASE(pgmap_alloc_several_pgmaps),
 	KUNIT_CASE(pgmap_alloc_grows_on_demand),
@@ -684,6 +889,8 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_destroy_with_folios_out),
 	KUNIT_CASE(pgmap_alloc_foreign_folio),
 	KUNIT_CASE(pgmap_alloc_dying_pgmap),
+	KUNIT_CASE(pgmap_alloc_unmap_while_allocating),
+	KUNIT_CASE(pgmap_alloc_fault_injection),
 	KUNIT_CASE_PARAM(pgmap_alloc_bad_input, bad_input_gen_params),
 	KUNIT_CASE_SLOW(pgmap_alloc_stress),
 	{}

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the console of a pgmap_alloc_bench run into a table and a JSON list
+of {name, value, unit}. Usage: bench-report.py CONSOLE JSON KERNEL_VERSION"""
+import json
+import re
+import sys
+
+console, out, kver = sys.argv[1:4]
+figures = {}
+stats = {}
+for line in open(console, errors="replace"):
+    m = re.search(r"pgmap_alloc_bench: (\S+/\S+) (\d+) (\S+)", line)
+    if m:
+        figures[m.group(1)] = (int(m.group(2)), m.group(3))
+    m = re.search(r"pgmap_alloc_bench_stats: (\w+): (-?\d+)", line)
+    if m:
+        stats[m.group(1)] = int(m.group(2))
+
+results = [{"name": k, "value": v, "unit": u} for k, (v, u) in figures.items()]
+
+
+def get(name):
+    return figures.get(name, (None, None))[0]
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+allocs = ["floor", "freelist", "bitmap", "genpool", "pgmap_alloc"]
+sizes = sorted({int(k.split("/")[2][:-3]) for k in figures if "/order0/" in k})
+print(f"pgmap_alloc benchmark, Linux {kver}, QEMU TCG, 2 vCPUs (median ns/op; "
+      "2cpu: ops/ms of both CPUs)")
+print(f"{'pool':>6} {'full':>4} " + " ".join(f"{a:>11}" for a in allocs) +
+      f" {'vs floor':>8} {'vs list':>8} {'2cpu/list':>9}")
+for size in sizes:
+    for pct in (0, 50, 95):
+        base = f"/order0/{size}GiB/{pct}%"
+        row = [get(a + base + "/1cpu") for a in allocs]
+        if not any(row):
+            continue
+        p = get("pgmap_alloc" + base + "/1cpu")
+        vs_floor = ratio(p, get("floor" + base + "/1cpu"))
+        vs_list = ratio(p, get("freelist" + base + "/1cpu"))
+        tp = ratio(get("pgmap_alloc" + base + "/2cpu"), get("freelist" + base + "/2cpu"))
+        for name, value in (("vs-floor", vs_floor), ("vs-freelist", vs_list),
+                            ("2cpu-throughput-vs-freelist", tp)):
+            if value is not None:
+                results.append({"name": f"ratio/{name}/{size}GiB/{pct}%",
+                                "value": value, "unit": "x"})
+        print(f"{size:>4}Gi {pct:>3}% " +
+              " ".join(f"{v if v is not None else '-':>11}" for v in row) +
+              f" {vs_floor or '-':>8} {vs_list or '-':>8} {tp or '-':>9}")
+
+flat = ratio(get("pgmap_alloc/order0/64GiB/95%/1cpu"), get("pgmap_alloc/order0/1GiB/0%/1cpu"))
+flat_gp = ratio(get("genpool/order0/64GiB/95%/1cpu"), get("genpool/order0/1GiB/0%/1cpu"))
+if flat:
+    results.append({"name": "ratio/flat/pgmap_alloc/64GiB-95%-vs-1GiB-0%", "value": flat, "unit": "x"})
+if flat_gp:
+    results.append({"name": "ratio/flat/genpool/64GiB-95%-vs-1GiB-0%", "value": flat_gp, "unit": "x"})
+print(f"\nflat: 64 GiB 95% full vs 1 GiB empty: pgmap_alloc {flat}x, raw gen_pool {flat_gp}x")
+for size in sizes:
+    o9 = get(f"pgmap_alloc/order9/{size}GiB/0%/1cpu")
+    if o9:
+        print(f"order-9 range (512 folios) + free, {size} GiB: {o9} ns")
+print("\norder-9 requests that succeed after churn (share of the free memory):")
+for pct in (50, 75, 90):
+    a = get(f"pgmap_alloc/order9-after-churn/{pct}%")
+    g = get(f"genpool/order9-after-churn/{pct}%")
+    print(f"  {pct}% full: pgmap_alloc {a}%, gen_pool first-fit {g}%")
+if stats.get("size"):
+    bits = stats["metadata_bitmap_bytes"] * 8 / stats["size"]
+    results.append({"name": "memory/bits-per-page", "value": bits, "unit": "bits"})
+    results.append({"name": "memory/percpu", "value": stats["metadata_percpu_bytes"],
+                    "unit": "bytes"})
+    print(f"\nmemory: {bits:.2f} bits per device page + "
+          f"{stats['metadata_percpu_bytes']} bytes per-CPU in all "
+          f"({stats['size']} pages)")
+json.dump(results, open(out, "w"), indent=1)
+print(f"\n{len(results)} figures in {out}")

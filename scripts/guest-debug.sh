@@ -1,0 +1,51 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the debug guests (KASAN, lockdep, kmemleak... or KCSAN): run the
+# KUnit suites as a module, then, if present, the demo and hmm-tests, then a
+# kmemleak scan. The host scans the console for any report.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+
+echo "== guest: Linux $(uname -r), $(nproc) CPUs"
+# Let fault injection fail sleeping allocations too, quietly; the KUnit
+# fault-injection case arms it per allocation with fail-nth.
+for f in failslab fail_page_alloc; do
+	d=/sys/kernel/debug/$f
+	[ -d $d ] || continue
+	echo N > $d/ignore-gfp-wait
+	echo 0 > $d/verbose
+	[ -f $d/ignore-gfp-highmem ] && echo N > $d/ignore-gfp-highmem
+	[ -f $d/min-order ] && echo 0 > $d/min-order
+done
+echo "== kunit begin"
+insmod /pgmap_kunit_tests.ko
+echo "== kunit end"
+rmmod pgmap_kunit_tests
+
+if [ -f /pgmap_alloc_sample.ko ]; then
+	insmod /pgmap_alloc_sample.ko && /pgmap_alloc_demo 8
+	rmmod pgmap_alloc_sample && echo "== sample driver unloaded"
+fi
+if [ -f /hmm-tests ]; then
+	echo "== hmm-tests begin: debug"
+	insmod /test_hmm.ko spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000 &&
+		/hmm-tests
+	rmmod test_hmm && echo "== test_hmm unloaded: debug"
+	echo "== hmm-tests end: debug"
+fi
+if [ -f /sys/kernel/debug/kmemleak ]; then
+	# Two scans: an object is only reported once it has been seen twice.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo "== kmemleak:"
+	cat /sys/kernel/debug/kmemleak
+	echo "== kmemleak end"
+fi
+echo "== guest: done"
+reboot -f
