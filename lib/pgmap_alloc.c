@@ -68,7 +68,7 @@ struct pgmap_alloc_cached {
  * the others, and hand-backs may come in interrupt context.
  */
 struct pgmap_alloc_cache {
-	spinlock_t lock;
+	spinlock_t lock;		/* @nr and @pages */
 	unsigned int nr;
 	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
 };

@@ -48,7 +48,7 @@ module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions; the median is reported");
 
 #define BENCH_MAX_REPS	15
-#define BENCH_GEN_BASE	(1UL << 40)	/* gen_pool address of offset 0 */
+#define BENCH_GEN_BASE	BIT(40)		/* gen_pool address of offset 0 */
 
 static struct {
 	struct dev_pagemap pgmap;
@@ -69,8 +69,8 @@ static struct page *bench_page(unsigned long offset)
 	return pfn_to_page(bench.first_pfn + offset);
 }
 
-/* floor */
-static struct page *floor_pages[NR_CPUS];
+/* floor: one page per measuring thread */
+static struct page *floor_pages[2];
 
 static struct page *floor_alloc(int thread)
 {
@@ -253,11 +253,13 @@ static int bench_occupy(const struct bench_allocator *a, unsigned int percent,
 		genpool = gen_pool_create(0, NUMA_NO_NODE);
 		if (!genpool || gen_pool_add(genpool, BENCH_GEN_BASE, n, NUMA_NO_NODE))
 			return -ENOMEM;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			struct genpool_data_fixed at = { .offset = i };
+
 			if (bench_held(i, percent) &&
-			    gen_pool_alloc_algo(genpool, 1, gen_pool_fixed_alloc,
-						&(struct genpool_data_fixed){ .offset = i }) == 0)
+			    !gen_pool_alloc_algo(genpool, 1, gen_pool_fixed_alloc, &at))
 				return -ENOMEM;
+		}
 	} else if (a->alloc == pool_alloc) {
 		pool = pgmap_alloc_init(&bench.pgmap, "bench");
 		if (IS_ERR(pool))
@@ -281,7 +283,7 @@ static int bench_occupy(const struct bench_allocator *a, unsigned int percent,
 		}
 		*held = pages;
 	} else {
-		for (i = 0; i < num_possible_cpus() && i < NR_CPUS; i++)
+		for (i = 0; i < ARRAY_SIZE(floor_pages); i++)
 			floor_pages[i] = bench_page(i);
 	}
 	bench.page_free = a->page_free;

@@ -557,7 +557,8 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 	current->fail_nth = 0;
 	kfree(probe);
 	if (probe)
-		kunit_skip(test, "failslab does not fail sleeping allocations: write N to failslab/ignore-gfp-wait");
+		kunit_skip(test, "%s",
+			   "failslab does not fail sleeping allocations: write N to failslab/ignore-gfp-wait");
 
 	for (nth = 1; nth < 200; nth++) {
 		current->fail_nth = nth;
@@ -728,9 +729,9 @@ static void pgmap_alloc_bad_input(struct kunit *test)
 }
 
 /* Stress: random ranges of mixed orders from every CPU at once. */
-#define STRESS_PAGES	8192
+#define STRESS_PAGES	1024
 #define STRESS_OPS	1000000
-#define STRESS_HELD	32
+#define STRESS_HELD	64
 
 struct stress_ctx {
 	struct pgmap_alloc *pa;

@@ -129,6 +129,7 @@ static void pgmap_folio_unmap_after_all_put(struct kunit *test)
 struct race_ctx {
 	struct dev_pagemap *pgmap;
 	struct completion start;
+	atomic_t arrived;		/* both threads meet at every offset */
 	atomic_t winners[TOTAL_PAGES];
 	struct folio *won[2][TOTAL_PAGES];
 	struct completion done[2];
@@ -147,7 +148,12 @@ static int race_requester(void *data)
 
 	wait_for_completion(&ctx->start);
 	for (offset = 0; offset < TOTAL_PAGES; offset++) {
-		struct folio *folio = pgmap_request_folio(ctx->pgmap, offset, 0);
+		struct folio *folio;
+
+		atomic_inc(&ctx->arrived);
+		while (atomic_read(&ctx->arrived) < 2 * (offset + 1))
+			cpu_relax();
+		folio = pgmap_request_folio(ctx->pgmap, offset, 0);
 
 		if (!IS_ERR(folio)) {
 			ctx->won[t->id][offset] = folio;
@@ -168,6 +174,9 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 	pgoff_t offset;
 	int i, wins[2] = {};
 
+	/* The threads spin for each other: they need a CPU each. */
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs, has %u", num_online_cpus());
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pgmap = &dev->pgmap;
@@ -176,8 +185,10 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 		init_completion(&ctx->done[i]);
 		threads[i].ctx = ctx;
 		threads[i].id = i;
-		task = kthread_run(race_requester, &threads[i], "pgmap_race%d", i);
+		task = kthread_create(race_requester, &threads[i], "pgmap_race%d", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		kthread_bind(task, cpumask_nth(i, cpu_online_mask));
+		wake_up_process(task);
 	}
 	complete_all(&ctx->start);
 	for (i = 0; i < 2; i++)
@@ -194,6 +205,9 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 		}
 	}
 	KUNIT_EXPECT_EQ(test, wins[0] + wins[1], TOTAL_PAGES);
+	/* Both got some: the requests really raced. */
+	KUNIT_EXPECT_GT(test, wins[0], 0);
+	KUNIT_EXPECT_GT(test, wins[1], 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), TOTAL_PAGES);
 	kunit_info(test, "thread 0 won %d offsets, thread 1 won %d\n",
 		   wins[0], wins[1]);
