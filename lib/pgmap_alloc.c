@@ -9,15 +9,17 @@
  *   bit per page. Chunk addresses are offsets shifted by a non-zero,
  *   MAX_ORDER_NR_PAGES-aligned base: gen_pool returns 0 for failure, and its
  *   order alignment is relative to the start of the chunk.
- * - The search is next-fit from a per-chunk hint instead of gen_pool's
- *   first-fit, so an allocation does not rescan the full front of the pool;
- *   small requests prefer holes in partly used pageblocks, so that free
- *   pageblocks stay whole for large ones.
- * - Each CPU caches the last single pages freed on it, still reserved in the
- *   gen_pool, and hands them out first (LIFO): the common alloc/free cycle
- *   then touches neither the shared bitmap nor a cold struct page. A search
- *   that fails drains every CPU's cache and tries again, so cached pages
- *   never make an allocation fail.
+ * - Placement is address-ordered like gen_pool's first fit, but the search
+ *   starts at a per-chunk hint below which every page is taken, so it does
+ *   not rescan the full front of the pool; small requests prefer holes in
+ *   partly used pageblocks, so that free pageblocks stay whole for large
+ *   ones.
+ * - Each CPU caches a few single pages freed on it, still reserved in the
+ *   gen_pool, and hands them out first: the common alloc/free cycle then
+ *   touches neither the shared bitmap nor a cold struct page. The cache
+ *   keeps and hands out its lowest pages, in keeping with the placement. A
+ *   search that fails drains every CPU's cache and tries again, so cached
+ *   pages never make an allocation fail.
  * - Pages are put into service with pgmap_request_folio(). A second bitmap,
  *   @issued, records which pages are out as folios from this pool: the
  *   hand-back from free_zone_device_folio() test-and-clears it, so a folio
@@ -56,7 +58,7 @@ struct pgmap_alloc_stats {
 	long failed;			/* allocations that failed */
 };
 
-#define PGMAP_ALLOC_CACHE_SIZE	64
+#define PGMAP_ALLOC_CACHE_SIZE	8
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
@@ -64,8 +66,10 @@ struct pgmap_alloc_cached {
 };
 
 /*
- * A lock rather than a local_lock: a CPU that runs dry drains the caches of
- * the others, and hand-backs may come in interrupt context.
+ * A lock rather than a local_lock, because a CPU that runs dry drains the
+ * caches of the others. Only task context uses the caches (hand-backs in
+ * interrupt context go straight to the gen_pool), so the lock need not
+ * disable interrupts.
  */
 struct pgmap_alloc_cache {
 	spinlock_t lock;		/* @nr and @pages */
@@ -94,7 +98,7 @@ struct pgmap_alloc_chunk {
 	struct dev_pagemap *pgmap;
 	unsigned long base;		/* gen_pool address of offset 0 */
 	unsigned long nr_pages;
-	unsigned long hint;		/* next-fit search starts here */
+	unsigned long hint;		/* no free page below it */
 	unsigned long *issued;		/* pages out as folios from the pool */
 };
 
@@ -107,7 +111,7 @@ static struct dentry *pgmap_alloc_debugfs_root;
  * requests: the search steps over up to this many free pageblocks before it
  * settles for one.
  */
-#define PGMAP_ALLOC_FREE_BLOCK_SKIPS	16
+#define PGMAP_ALLOC_FREE_BLOCK_SKIPS	64
 
 static bool pgmap_alloc_block_is_free(const unsigned long *map,
 				      unsigned long size, unsigned long bit)
@@ -138,7 +142,8 @@ static unsigned long pgmap_alloc_search(const unsigned long *map,
 						 ALIGN(bit + 1, pageblock_nr_pages),
 						 nr, align_mask);
 	}
-	return bit < size ? bit : in_free_block;
+	return skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS || bit >= size ?
+	       in_free_block : bit;
 }
 
 /*
@@ -146,26 +151,42 @@ static unsigned long pgmap_alloc_search(const unsigned long *map,
  * first call and the conflicting bit after a lost race, which we resume from.
  * The chunk is found from its bitmap because gen_pool hands the algorithm
  * the bitmap, not the chunk.
+ *
+ * Placement is address-ordered, like first fit: low pages are reused and
+ * high ones drain, which keeps large ranges free. The hint skips the full
+ * prefix, so the search does not start at bit 0 every time.
  */
-static unsigned long pgmap_alloc_next_fit(unsigned long *map,
-					  unsigned long size,
-					  unsigned long start, unsigned int nr,
-					  void *data, struct gen_pool *pool,
-					  unsigned long start_addr)
+static unsigned long pgmap_alloc_first_fit(unsigned long *map,
+					   unsigned long size,
+					   unsigned long start, unsigned int nr,
+					   void *data, struct gen_pool *pool,
+					   unsigned long start_addr)
 {
 	struct gen_pool_chunk *gchunk = container_of(map, struct gen_pool_chunk,
 						     bits[0]);
 	struct pgmap_alloc_chunk *chunk = gchunk->owner;
 	unsigned long align_mask = *(unsigned long *)data;
-	unsigned long from, bit;
+	unsigned long lowest, bit;
 
-	from = start ? start : READ_ONCE(chunk->hint);
-	bit = pgmap_alloc_search(map, size, from, nr, align_mask);
-	if (bit >= size && from)
+	lowest = find_next_zero_bit(map, size, start ?: READ_ONCE(chunk->hint));
+	if (!start)
+		WRITE_ONCE(chunk->hint, lowest);
+	bit = pgmap_alloc_search(map, size, lowest, nr, align_mask);
+	/* A racing hand-back may have freed pages below the hint. */
+	if (bit >= size && lowest && !start)
 		bit = pgmap_alloc_search(map, size, 0, nr, align_mask);
-	if (bit < size)
-		WRITE_ONCE(chunk->hint, bit + nr < size ? bit + nr : 0);
+	if (bit == lowest)
+		WRITE_ONCE(chunk->hint, bit + nr);
 	return bit;
+}
+
+/* Every bit below the hint is set: a page given back below it lowers it. */
+static void pgmap_alloc_release(struct pgmap_alloc_chunk *chunk,
+				pgoff_t offset, unsigned long nr_pages)
+{
+	gen_pool_free(chunk->pa->pool, chunk->base + offset, nr_pages);
+	if (offset < READ_ONCE(chunk->hint))
+		WRITE_ONCE(chunk->hint, offset);
 }
 
 static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
@@ -180,46 +201,73 @@ static void pgmap_alloc_release_cached(struct pgmap_alloc *pa,
 				       unsigned int nr)
 {
 	while (nr--)
-		gen_pool_free(pa->pool, pages[nr].chunk->base + pages[nr].offset, 1);
+		pgmap_alloc_release(pages[nr].chunk, pages[nr].offset, 1);
 }
 
+/* Where a cached page sits in the pool's address space. */
+static unsigned long pgmap_alloc_cached_addr(const struct pgmap_alloc_cached *page)
+{
+	return page->chunk->base + page->offset;
+}
+
+/* The index of the lowest (@lowest) or highest cached page. */
+static unsigned int pgmap_alloc_cache_extreme(struct pgmap_alloc_cache *cache,
+					      bool lowest)
+{
+	unsigned int i, found = 0;
+
+	for (i = 1; i < cache->nr; i++)
+		if ((pgmap_alloc_cached_addr(&cache->pages[i]) <
+		     pgmap_alloc_cached_addr(&cache->pages[found])) == lowest)
+			found = i;
+	return found;
+}
+
+/* Take the lowest cached page, as address-ordered placement would. */
 static bool pgmap_alloc_cache_pop(struct pgmap_alloc *pa,
 				  struct pgmap_alloc_cached *page)
 {
 	struct pgmap_alloc_cache *cache = raw_cpu_ptr(pa->cache);
-	unsigned long flags;
+	unsigned int i;
 	bool found;
 
-	spin_lock_irqsave(&cache->lock, flags);
+	if (!in_task())
+		return false;
+	spin_lock(&cache->lock);
 	found = cache->nr;
-	if (found)
-		*page = cache->pages[--cache->nr];
-	spin_unlock_irqrestore(&cache->lock, flags);
+	if (found) {
+		i = pgmap_alloc_cache_extreme(cache, true);
+		*page = cache->pages[i];
+		cache->pages[i] = cache->pages[--cache->nr];
+	}
+	spin_unlock(&cache->lock);
 	return found;
 }
 
+/*
+ * Keep a freed page; when full, give the highest cached page back instead,
+ * so the cache holds low pages and the high ones can drain into free ranges.
+ */
 static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 				   pgoff_t offset)
 {
 	struct pgmap_alloc_cache *cache = raw_cpu_ptr(chunk->pa->cache);
-	struct pgmap_alloc_cached spill[PGMAP_ALLOC_CACHE_SIZE / 2];
-	unsigned int nr_spill = 0;
-	unsigned long flags;
+	struct pgmap_alloc_cached page = { .chunk = chunk, .offset = offset };
+	unsigned int i;
 
-	spin_lock_irqsave(&cache->lock, flags);
+	spin_lock(&cache->lock);
 	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
-		/* Full: give back the oldest half and keep the warm pages. */
-		nr_spill = ARRAY_SIZE(spill);
-		memcpy(spill, cache->pages, sizeof(spill));
-		memmove(cache->pages, cache->pages + nr_spill,
-			(cache->nr - nr_spill) * sizeof(cache->pages[0]));
-		cache->nr -= nr_spill;
+		i = pgmap_alloc_cache_extreme(cache, false);
+		if (pgmap_alloc_cached_addr(&cache->pages[i]) >
+		    pgmap_alloc_cached_addr(&page))
+			swap(cache->pages[i], page);
+	} else {
+		cache->pages[cache->nr++] = page;
+		page.chunk = NULL;
 	}
-	cache->pages[cache->nr].chunk = chunk;
-	cache->pages[cache->nr].offset = offset;
-	cache->nr++;
-	spin_unlock_irqrestore(&cache->lock, flags);
-	pgmap_alloc_release_cached(chunk->pa, spill, nr_spill);
+	spin_unlock(&cache->lock);
+	if (page.chunk)
+		pgmap_alloc_release_cached(chunk->pa, &page, 1);
 }
 
 /* Give every CPU's cached pages back to the gen_pool; returns how many. */
@@ -227,18 +275,19 @@ static unsigned long pgmap_alloc_cache_drain(struct pgmap_alloc *pa)
 {
 	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
 	unsigned long drained = 0;
-	unsigned long flags;
 	unsigned int nr;
 	int cpu;
 
+	if (!in_task())
+		return 0;
 	for_each_possible_cpu(cpu) {
 		struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
 
-		spin_lock_irqsave(&cache->lock, flags);
+		spin_lock(&cache->lock);
 		nr = cache->nr;
 		memcpy(pages, cache->pages, nr * sizeof(pages[0]));
 		cache->nr = 0;
-		spin_unlock_irqrestore(&cache->lock, flags);
+		spin_unlock(&cache->lock);
 		pgmap_alloc_release_cached(pa, pages, nr);
 		drained += nr;
 	}
@@ -282,7 +331,7 @@ static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 				  pgoff_t offset, unsigned long nr_pages)
 {
 	if (nr_pages)
-		gen_pool_free(chunk->pa->pool, chunk->base + offset, nr_pages);
+		pgmap_alloc_release(chunk, offset, nr_pages);
 }
 
 /*
@@ -305,11 +354,11 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 		return 0;
 
 	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-					 pgmap_alloc_next_fit, &align_mask,
+					 pgmap_alloc_first_fit, &align_mask,
 					 (void **)&chunk);
 	if (!addr && pgmap_alloc_cache_drain(pa))
 		addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-						 pgmap_alloc_next_fit,
+						 pgmap_alloc_first_fit,
 						 &align_mask, (void **)&chunk);
 	if (!addr)
 		return -ENOMEM;
@@ -475,10 +524,10 @@ void pgmap_alloc_folio_freed(struct folio *folio)
 		/* Not from us: the driver put it into service itself. */
 		if (WARN_ON_ONCE(!test_and_clear_bit(offset + i, chunk->issued)))
 			continue;
-		if (nr_pages == 1)
+		if (nr_pages == 1 && in_task())
 			pgmap_alloc_cache_push(chunk, offset);
 		else
-			gen_pool_free(pa->pool, chunk->base + offset + i, 1);
+			pgmap_alloc_release(chunk, offset + i, 1);
 		returned++;
 	}
 	this_cpu_sub(pa->stats->in_use[folio_order(folio)], returned);

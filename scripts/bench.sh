@@ -3,6 +3,7 @@
 # make bench: measure pgmap_alloc against hand-written allocators in QEMU
 # (2 vCPUs, TCG), print a table and write build/bench.json.
 #   BENCH_SIZES=1,16,64   device memory sizes in GiB
+#   BENCH_ARGS=a=1,b=2    more parameters of pgmap_alloc_bench
 . "$(dirname "$0")/common.sh"
 
 sizes=${BENCH_SIZES:-1,16,64}
@@ -18,7 +19,8 @@ stage 3/4 "making the initramfs"
 	"$TOP/scripts/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"
 stage 4/4 "running the benchmark in QEMU, 2 vCPUs, sizes $sizes GiB (console: $console)"
 QEMU_MEM=${QEMU_MEM:-6G} "$TOP/scripts/boot-qemu.sh" "$kernel" \
-	"$BUILD/bench-initramfs.cpio.gz" "$console" 5400 "bench_sizes=$sizes"
+	"$BUILD/bench-initramfs.cpio.gz" "$console" 5400 "bench_sizes=$sizes" \
+	${BENCH_ARGS:+"bench_args=$BENCH_ARGS"}
 grep -aq 'pgmap_alloc_bench: done' "$console" ||
 	die "the benchmark did not finish" "see $console"
 python3 "$TOP/scripts/bench-report.py" "$console" "$BUILD/bench.json" \

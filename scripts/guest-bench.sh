@@ -9,10 +9,14 @@ mount -t debugfs debugfs /sys/kernel/debug
 
 sizes=1,16,64
 for arg in $(cat /proc/cmdline); do
-	case $arg in bench_sizes=*) sizes=${arg#bench_sizes=} ;; esac
+	case $arg in
+	bench_sizes=*) sizes=${arg#bench_sizes=} ;;
+	bench_args=*) BENCH_ARGS=$(echo "${arg#bench_args=}" | tr , ' ') ;;
+	esac
 done
 echo "== guest: Linux $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
-insmod /pgmap_alloc_bench.ko sizes_gib="$sizes"
+insmod /pgmap_alloc_bench.ko sizes_gib="$sizes" $BENCH_ARGS
+dmesg | grep "pgmap_alloc_bench:"
 echo "== stats of the largest pool:"
 sed 's/^/pgmap_alloc_bench_stats: /' /sys/kernel/debug/pgmap_alloc/bench/stats
 rmmod pgmap_alloc_bench

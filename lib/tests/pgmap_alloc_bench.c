@@ -43,6 +43,9 @@ MODULE_PARM_DESC(sizes_gib, "Device memory sizes to measure, in GiB");
 static unsigned int iters = 20000;
 module_param(iters, uint, 0444);
 MODULE_PARM_DESC(iters, "Operations per repetition");
+static bool fragmentation_only;
+module_param(fragmentation_only, bool, 0444);
+MODULE_PARM_DESC(fragmentation_only, "Measure only fragmentation");
 static unsigned int reps = 5;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions; the median is reported");
@@ -550,6 +553,8 @@ static void bench_churn(const struct churn_ops *c, unsigned int percent)
 
 	/* How much of the free memory can still be had in 2 MiB ranges? */
 	possible = (n - used) >> 9;
+	pr_info("pgmap_alloc_bench: churn %s %u%%: used %lu of %lu, %lu held\n",
+		c->name, percent, used, n, nr);
 	while (got < possible && c->alloc(9, &handle)) {
 		held[nr].handle = handle;
 		held[nr++].order = 9;
@@ -608,10 +613,11 @@ static int __init pgmap_alloc_bench_init(void)
 			pr_err("pgmap_alloc_bench: cannot map %lu GiB: %d\n", gib, ret);
 			break;
 		}
-		for (a = 0; a < ARRAY_SIZE(allocators); a++)
+		for (a = 0; a < ARRAY_SIZE(allocators) && !fragmentation_only; a++)
 			for (p = 0; p < ARRAY_SIZE(percents); p++)
 				bench_allocator(&allocators[a], gib, percents[p]);
-		bench_order9(gib);
+		if (!fragmentation_only)
+			bench_order9(gib);
 		if (gib == 1)
 			bench_fragmentation();
 		bench_unmap();
