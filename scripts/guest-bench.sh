@@ -2,10 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # /init of the benchmark guest: load pgmap_alloc_bench with the sizes given
 # as bench_sizes= on the kernel command line, show the kept pool's figures.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t debugfs debugfs /sys/kernel/debug
+. /guest-common.sh
 
 sizes=1,16,64
 for arg in $(cat /proc/cmdline); do
@@ -14,7 +11,6 @@ for arg in $(cat /proc/cmdline); do
 	bench_args=*) BENCH_ARGS=$(echo "${arg#bench_args=}" | tr , ' ') ;;
 	esac
 done
-echo "== guest: Linux $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo)"
 insmod /pgmap_alloc_bench.ko sizes_gib="$sizes" $BENCH_ARGS
 dmesg | grep "pgmap_alloc_bench:"
 echo "== stats of the largest pool:"

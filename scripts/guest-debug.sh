@@ -3,15 +3,8 @@
 # /init of the debug guests (KASAN, lockdep, kmemleak... or KCSAN): run the
 # KUnit suites as a module, then, if present, the demo and hmm-tests, then a
 # kmemleak scan. The host scans the console for any report.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+. /guest-common.sh
 
-echo "== guest: Linux $(uname -r), $(nproc) CPUs"
 # Let fault injection fail sleeping allocations too, quietly; the KUnit
 # fault-injection case arms it per allocation with fail-nth.
 for f in failslab fail_page_alloc; do

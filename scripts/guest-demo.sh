@@ -1,14 +1,8 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 # /init of the demo guest: load the sample driver, run the demo, unload it.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-mount -t debugfs debugfs /sys/kernel/debug
+. /guest-common.sh
 
-echo "== guest: Linux $(uname -r), $(nproc) CPUs"
 if insmod /pgmap_alloc_sample.ko; then
 	echo "== kernel log of the sample driver:"
 	dmesg | grep pgmap_alloc

@@ -3,15 +3,8 @@
 # /init of the hmm-tests guest: for each /hmm/<variant>/test_hmm.ko, load it
 # with two DEVICE_COHERENT ranges (reserved by memmap= on the kernel command
 # line), run the kernel's hmm-tests selftest, and unload it.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+. /guest-common.sh
 
-echo "== guest: Linux $(uname -r), $(nproc) CPUs"
 for dir in /hmm/*/; do
 	variant=$(basename "$dir")
 	echo "== hmm-tests begin: $variant"

@@ -15,6 +15,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 cp "$busybox" "$root/bin/busybox"
 install -m 755 "$init" "$root/init"
+cp "$TOP/scripts/guest-common.sh" "$root/"
 for f in "$@"; do
 	cp "$f" "$root/"
 done

@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by every guest's /init (make-initramfs.sh puts it in the image):
+# busybox applets, and the filesystems the guests use.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+echo "== guest: Linux $(uname -r), $(nproc) CPUs"
