@@ -168,13 +168,19 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 	unsigned long align_mask = *(unsigned long *)data;
 	unsigned long lowest, bit;
 
-	lowest = find_next_zero_bit(map, size, start ?: READ_ONCE(chunk->hint));
+	/*
+	 * gen_pool searches without a lock: the bits may change under us, and
+	 * a stale read only costs a retry, as gen_pool claims the bits it was
+	 * given with cmpxchg. Hence data_race().
+	 */
+	lowest = data_race(find_next_zero_bit(map, size,
+					      start ?: READ_ONCE(chunk->hint)));
 	if (!start)
 		WRITE_ONCE(chunk->hint, lowest);
-	bit = pgmap_alloc_search(map, size, lowest, nr, align_mask);
+	bit = data_race(pgmap_alloc_search(map, size, lowest, nr, align_mask));
 	/* A racing hand-back may have freed pages below the hint. */
 	if (bit >= size && lowest && !start)
-		bit = pgmap_alloc_search(map, size, 0, nr, align_mask);
+		bit = data_race(pgmap_alloc_search(map, size, 0, nr, align_mask));
 	if (bit == lowest)
 		WRITE_ONCE(chunk->hint, bit + nr);
 	return bit;
@@ -547,10 +553,11 @@ static int pgmap_alloc_largest_free_order(struct pgmap_alloc *pa)
 		struct pgmap_alloc_chunk *chunk = gchunk->owner;
 
 		for (order = MAX_PAGE_ORDER; order > best; order--) {
-			if (bitmap_find_next_zero_area(gchunk->bits,
-						       chunk->nr_pages, 0,
-						       1UL << order,
-						       (1UL << order) - 1) <
+			/* A snapshot, racing with allocations: data_race(). */
+			if (data_race(bitmap_find_next_zero_area(gchunk->bits,
+								 chunk->nr_pages, 0,
+								 1UL << order,
+								 (1UL << order) - 1)) <
 			    chunk->nr_pages) {
 				best = order;
 				break;

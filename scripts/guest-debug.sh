@@ -16,7 +16,10 @@ for f in failslab fail_page_alloc; do
 	[ -f $d/min-order ] && echo 0 > $d/min-order
 done
 echo "== kunit begin"
+dmesg -c >/dev/null
 insmod /pgmap_kunit_tests.ko
+# The console shows warnings only; KUnit's report is at info level.
+dmesg -c | grep -E 'KTAP|^\[[ 0-9.]*\] +(#|ok|not ok|[0-9]+\.\.)'
 echo "== kunit end"
 rmmod pgmap_kunit_tests
 

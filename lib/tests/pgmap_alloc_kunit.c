@@ -193,7 +193,7 @@ static void pgmap_alloc_aligned_ranges(struct kunit *test)
 	struct page **pages;
 	int s;
 
-	pages = kunit_kcalloc(test, MAX_ORDER_NR_PAGES, sizeof(*pages), GFP_KERNEL);
+	pages = kunit_kcalloc(test, MAX_ORDER_NR_PAGES + 1, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 
 	/* Hold a page so that the ranges do not all start at 0. */
