@@ -179,9 +179,10 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 		WRITE_ONCE(chunk->hint, lowest);
 	/* Lockless search, as above */
 	bit = data_race(pgmap_alloc_search(map, size, lowest, nr, align_mask));
-	/* A racing hand-back may have freed pages below the hint: search all. */
-	if (bit >= size && lowest && !start)
+	if (bit >= size && lowest && !start) {
+		/* A racing hand-back may have freed pages below the hint */
 		bit = data_race(pgmap_alloc_search(map, size, 0, nr, align_mask));
+	}
 	if (bit == lowest)
 		WRITE_ONCE(chunk->hint, bit + nr);
 	return bit;
