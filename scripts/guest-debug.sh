@@ -19,7 +19,7 @@ echo "== kunit begin"
 dmesg -c >/dev/null
 insmod /pgmap_kunit_tests.ko
 # The console shows warnings only; KUnit's report is at info level.
-dmesg -c | grep -E 'KTAP|^\[[ 0-9.]*\] +(#|ok|not ok|[0-9]+\.\.)'
+dmesg -c
 echo "== kunit end"
 rmmod pgmap_kunit_tests
 
