@@ -16,7 +16,7 @@
  *   ones.
  * - Each CPU caches a few single pages freed on it, still reserved in the
  *   gen_pool, and hands them out first: the common alloc/free cycle then
- *   touches neither the shared bitmap nor a cold struct page. The cache
+ *   touches neither gen_pool's bitmap nor a cold struct page. The cache
  *   keeps and hands out its lowest pages, in keeping with the placement. A
  *   search that fails drains every CPU's cache and tries again, so cached
  *   pages never make an allocation fail.
@@ -123,7 +123,7 @@ static bool pgmap_alloc_block_is_free(const unsigned long *map,
 }
 
 /* First fit from @from, stepping over free blocks for small requests. */
-static unsigned long pgmap_alloc_search(const unsigned long *map,
+static unsigned long pgmap_alloc_search(unsigned long *map,
 					unsigned long size, unsigned long from,
 					unsigned int nr, unsigned long align_mask)
 {

@@ -463,13 +463,14 @@ struct churn_ops {
 	void (*free)(unsigned long handle, unsigned int order);
 };
 
+/* Room for the pages of the largest range churn asks for */
+static struct page *churn_pages[MAX_ORDER_NR_PAGES / 2];
+
 static bool churn_pool_alloc(unsigned int order, unsigned long *handle)
 {
-	struct page *pages[MAX_ORDER_NR_PAGES / 2];
-
-	if (pgmap_alloc_range(pool, 1UL << order, GFP_KERNEL, pages))
+	if (pgmap_alloc_range(pool, 1UL << order, GFP_KERNEL, churn_pages))
 		return false;
-	*handle = (unsigned long)pages[0];
+	*handle = (unsigned long)churn_pages[0];
 	return true;
 }
 
