@@ -183,7 +183,8 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 		/* A racing hand-back may have freed pages below the hint */
 		bit = data_race(pgmap_alloc_search(map, size, 0, nr, align_mask));
 	}
-	if (bit == lowest)
+	/* On a retry, @lowest is only the lowest free bit above @start. */
+	if (bit == lowest && !start)
 		WRITE_ONCE(chunk->hint, bit + nr);
 	return bit;
 }
