@@ -313,34 +313,53 @@ static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
 	return nr;
 }
 
+/*
+ * Put the @nr_pages reserved pages at @offset of @chunk into service. On
+ * failure, none stays in service or reserved.
+ */
+static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
+			     unsigned long nr_pages, struct page **pages)
+{
+	struct pgmap_alloc *pa = chunk->pa;
+	struct folio *folio;
+	unsigned long i;
+	int err;
+
+	for (i = 0; i < nr_pages; i++) {
+		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
+		if (IS_ERR(folio))
+			break;
+		set_bit(offset + i, chunk->issued);
+		pages[i] = &folio->page;
+	}
+	this_cpu_add(pa->stats->in_use[0], i);
+	if (i == nr_pages) {
+		trace_pgmap_alloc_alloc(pa, chunk->pgmap, offset, nr_pages);
+		return 0;
+	}
+
+	/*
+	 * -ENODEV: the pgmap started dying under us. -EBUSY: a page the pool
+	 * had free is in service, so the driver put it there behind our back.
+	 */
+	err = PTR_ERR(folio);
+	WARN_ON_ONCE(err == -EBUSY);
+	pgmap_alloc_release(chunk, offset + i, nr_pages - i);
+	while (i--) {
+		folio = page_folio(pages[i]);
+		folio_unlock(folio);
+		folio_put(folio);	/* hands the page back */
+	}
+	return err;
+}
+
 /* Hand out a cached page; false if there is none or it cannot be used. */
 static bool pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 {
 	struct pgmap_alloc_cached cached;
-	struct folio *folio;
 
-	if (!pgmap_alloc_cache_pop(pa, &cached))
-		return false;
-	folio = pgmap_request_folio(cached.chunk->pgmap, cached.offset, 0);
-	if (IS_ERR(folio)) {
-		/* As in pgmap_alloc_try(): a dying pgmap, or a driver bug. */
-		WARN_ON_ONCE(PTR_ERR(folio) == -EBUSY);
-		pgmap_alloc_release_cached(pa, &cached, 1);
-		return false;
-	}
-	set_bit(cached.offset, cached.chunk->issued);
-	*page = &folio->page;
-	this_cpu_inc(pa->stats->in_use[0]);
-	trace_pgmap_alloc_alloc(pa, cached.chunk->pgmap, cached.offset, 1);
-	return true;
-}
-
-/* Give back pages of a range that were never put into service. */
-static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
-				  pgoff_t offset, unsigned long nr_pages)
-{
-	if (nr_pages)
-		pgmap_alloc_release(chunk, offset, nr_pages);
+	return pgmap_alloc_cache_pop(pa, &cached) &&
+	       !pgmap_alloc_issue(cached.chunk, cached.offset, 1, page);
 }
 
 /*
@@ -352,10 +371,7 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 {
 	unsigned long align_mask = (1UL << align_order) - 1;
 	struct pgmap_alloc_chunk *chunk;
-	unsigned long addr, i;
-	struct folio *folio;
-	pgoff_t offset;
-	int err;
+	unsigned long addr;
 
 	if (READ_ONCE(pa->dead))
 		return -ENODEV;
@@ -371,35 +387,7 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 						 &align_mask, (void **)&chunk);
 	if (!addr)
 		return -ENOMEM;
-	offset = addr - chunk->base;
-
-	for (i = 0; i < nr_pages; i++) {
-		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
-		if (IS_ERR(folio))
-			break;
-		set_bit(offset + i, chunk->issued);
-		pages[i] = &folio->page;
-	}
-	if (i == nr_pages) {
-		this_cpu_add(pa->stats->in_use[0], nr_pages);
-		trace_pgmap_alloc_alloc(pa, chunk->pgmap, offset, nr_pages);
-		return 0;
-	}
-
-	/*
-	 * -ENODEV: the pgmap started dying under us. -EBUSY: a page the pool
-	 * had free is in service, so the driver put it there behind our back.
-	 */
-	err = PTR_ERR(folio);
-	WARN_ON_ONCE(err == -EBUSY);
-	pgmap_alloc_unreserve(chunk, offset + i, nr_pages - i);
-	this_cpu_add(pa->stats->in_use[0], i);
-	while (i--) {
-		folio = page_folio(pages[i]);
-		folio_unlock(folio);
-		folio_put(folio);	/* hands the page back */
-	}
-	return err;
+	return pgmap_alloc_issue(chunk, addr - chunk->base, nr_pages, pages);
 }
 
 static int pgmap_alloc_grow(struct pgmap_alloc *pa, unsigned long nr_pages,
