@@ -15,30 +15,40 @@
  *   partly used pageblocks, so that free pageblocks stay whole for large
  *   ones.
  * - Each CPU caches a few single pages freed on it, still reserved in the
- *   gen_pool, and hands them out first: the common alloc/free cycle then
- *   touches neither gen_pool's bitmap nor a cold struct page. The cache
- *   keeps and hands out its lowest pages, in keeping with the placement. A
- *   search that fails drains every CPU's cache and tries again, so cached
- *   pages never make an allocation fail.
+ *   gen_pool, and hands them out first, lowest address first. The cache is
+ *   per-CPU data under a local_lock, used from task context only, so the
+ *   common alloc/free cycle does no atomic operation beyond those of
+ *   pgmap_request_folio() and the folio's own, and touches neither gen_pool's
+ *   bitmap nor a shared cache line.
+ *   An allocation that may sleep and finds the pool full empties every
+ *   CPU's cache (by a work item on each CPU) and tries again, so cached
+ *   pages never make it fail; one that may not sleep empties only the local
+ *   cache. A CPU that goes offline has its cache emptied by a CPU hotplug
+ *   callback.
  * - Pages are put into service with pgmap_request_folio(). A second bitmap,
- *   @issued, records which pages are out as folios from this pool: the
- *   hand-back from free_zone_device_folio() test-and-clears it, so a folio
- *   that did not come from the pool (a driver bug) is reported instead of
- *   reaching gen_pool_free()'s BUG_ON.
- * - Allocation runs under rcu_read_lock() and checks @dead; destroy sets
- *   @dead and waits for a grace period, so no allocation runs on a pool
- *   that is going away. A pool destroyed with pages still out is leaked,
- *   like a busy dma_pool, so that their hand-backs stay safe.
+ *   @issued, records which pages are reserved in the gen_pool by this pool,
+ *   whether out as folios or cached: the hand-back from
+ *   free_zone_device_folio() tests it, and every return to the gen_pool
+ *   test-and-clears it, so a folio that did not come from the pool (a driver
+ *   bug) is reported instead of reaching gen_pool_free()'s BUG_ON.
+ * - Allocation runs under rcu_read_lock() and checks @dead; its sleeping
+ *   part (draining, growing) counts itself in @slow_users before leaving the
+ *   RCU section. Destroy sets @dead, waits for a grace period and for
+ *   @slow_users to drop to zero, so nothing runs on a pool that is going
+ *   away. A pool destroyed with pages still out is leaked, like a busy
+ *   dma_pool, so that their hand-backs stay safe.
  *
  * Conventions: pgmap_alloc_*() take the locks they need; functions called
  * with @lock held say so with lockdep_assert_held().
  */
 
 #include <linux/bitmap.h>
+#include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/genalloc.h>
 #include <linux/kmemleak.h>
+#include <linux/local_lock.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -49,6 +59,8 @@
 #include <linux/rculist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
+#include <linux/workqueue.h>
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/pgmap_alloc.h>
@@ -62,19 +74,21 @@ struct pgmap_alloc_stats {
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
-	pgoff_t offset;
+	unsigned long addr;		/* in the gen_pool: chunk->base + offset */
 };
 
 /*
- * A lock rather than a local_lock, because a CPU that runs dry drains the
- * caches of the others. Only task context uses the caches (hand-backs in
- * interrupt context go straight to the gen_pool), so the lock need not
- * disable interrupts.
+ * Only task context on its own CPU touches a cache, under
+ * pgmap_alloc_cpu_lock. Interrupt context bypasses the caches; other CPUs
+ * empty a cache by queueing @drain_work on its CPU. @pages is sorted by
+ * descending address: the lowest page, which address-ordered placement hands
+ * out first, is the last one.
  */
 struct pgmap_alloc_cache {
-	spinlock_t lock;		/* @nr and @pages */
 	unsigned int nr;
 	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
+	struct pgmap_alloc *pa;
+	struct work_struct drain_work;
 };
 
 struct pgmap_alloc {
@@ -84,10 +98,12 @@ struct pgmap_alloc {
 	void *data;
 	const char *name;
 	struct mutex lock;		/* @chunks, @next_base, chunk adding */
-	struct mutex grow_lock;		/* one ->grow() at a time */
+	struct mutex grow_lock;		/* one ->grow() or full drain at a time */
 	struct list_head chunks;
 	unsigned long next_base;
 	bool dead;
+	atomic_t slow_users;		/* allocations past their RCU section */
+	struct hlist_node cpuhp_node;
 	struct pgmap_alloc_stats __percpu *stats;
 	struct dentry *debugfs;
 };
@@ -98,9 +114,22 @@ struct pgmap_alloc_chunk {
 	struct dev_pagemap *pgmap;
 	unsigned long base;		/* gen_pool address of offset 0 */
 	unsigned long nr_pages;
+	unsigned long first_pfn;	/* of a pgmap with one range, else 0 */
 	unsigned long hint;		/* no free page below it */
-	unsigned long *issued;		/* pages out as folios from the pool */
+	unsigned long *issued;		/* pages reserved by the pool */
 };
+
+/*
+ * The lock of this CPU's caches, one for all pools. On most kernels it only
+ * disables preemption, so the fast paths do no atomic operation of their
+ * own; and like any local_lock it is an RCU read-side critical section,
+ * which the fast paths use instead of rcu_read_lock() to keep a pool alive.
+ */
+static DEFINE_PER_CPU(local_lock_t, pgmap_alloc_cpu_lock) =
+	INIT_LOCAL_LOCK(pgmap_alloc_cpu_lock);
+
+/* CPU hotplug state whose teardown empties a dead CPU's caches. */
+static enum cpuhp_state pgmap_alloc_cpuhp_state;
 
 static struct dentry *pgmap_alloc_debugfs_root;
 
@@ -198,6 +227,16 @@ static void pgmap_alloc_release(struct pgmap_alloc_chunk *chunk,
 		WRITE_ONCE(chunk->hint, offset);
 }
 
+/* Give a reserved page back to the gen_pool, unless it is not reserved. */
+static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
+				  pgoff_t offset)
+{
+	/* Only after a driver bug, reported when it happened */
+	if (WARN_ON_ONCE(!test_and_clear_bit(offset, chunk->issued)))
+		return;
+	pgmap_alloc_release(chunk, offset, 1);
+}
+
 static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
 				      unsigned long nr_pages, int error)
 {
@@ -205,102 +244,102 @@ static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
 	trace_pgmap_alloc_fail(pa, nr_pages, error);
 }
 
-static void pgmap_alloc_release_cached(struct pgmap_alloc *pa,
-				       struct pgmap_alloc_cached *pages,
-				       unsigned int nr)
+static void pgmap_alloc_unreserve_cached(const struct pgmap_alloc_cached *pages,
+					 unsigned int nr)
 {
 	while (nr--)
-		pgmap_alloc_release(pages[nr].chunk, pages[nr].offset, 1);
-}
-
-/* Where a cached page sits in the pool's address space. */
-static unsigned long pgmap_alloc_cached_addr(const struct pgmap_alloc_cached *page)
-{
-	return page->chunk->base + page->offset;
-}
-
-/* The index of the lowest (@lowest) or highest cached page. */
-static unsigned int pgmap_alloc_cache_extreme(struct pgmap_alloc_cache *cache,
-					      bool lowest)
-{
-	unsigned int i, found = 0;
-
-	for (i = 1; i < cache->nr; i++)
-		if ((pgmap_alloc_cached_addr(&cache->pages[i]) <
-		     pgmap_alloc_cached_addr(&cache->pages[found])) == lowest)
-			found = i;
-	return found;
-}
-
-/* Take the lowest cached page, as address-ordered placement would. */
-static bool pgmap_alloc_cache_pop(struct pgmap_alloc *pa,
-				  struct pgmap_alloc_cached *page)
-{
-	struct pgmap_alloc_cache *cache = raw_cpu_ptr(pa->cache);
-	unsigned int i;
-	bool found;
-
-	if (!in_task())
-		return false;
-	spin_lock(&cache->lock);
-	found = cache->nr;
-	if (found) {
-		i = pgmap_alloc_cache_extreme(cache, true);
-		*page = cache->pages[i];
-		cache->pages[i] = cache->pages[--cache->nr];
-	}
-	spin_unlock(&cache->lock);
-	return found;
+		pgmap_alloc_unreserve(pages[nr].chunk,
+				      pages[nr].addr - pages[nr].chunk->base);
 }
 
 /*
- * Keep a freed page; when full, give the highest cached page back instead,
- * so the cache holds low pages and the high ones can drain into free ranges.
+ * Keep a freed page in this CPU's cache, in address order. When the cache is
+ * full, the highest of its pages and the new one goes back to the gen_pool,
+ * so the cache holds low pages and high ones can drain into free ranges.
  */
 static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 				   pgoff_t offset)
 {
-	struct pgmap_alloc_cache *cache = raw_cpu_ptr(chunk->pa->cache);
-	struct pgmap_alloc_cached page = { .chunk = chunk, .offset = offset };
+	struct pgmap_alloc_cache *cache = this_cpu_ptr(chunk->pa->cache);
+	struct pgmap_alloc_cached page = {
+		.chunk = chunk, .addr = chunk->base + offset,
+	};
 	unsigned int i;
 
-	spin_lock(&cache->lock);
+	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
 	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
-		i = pgmap_alloc_cache_extreme(cache, false);
-		if (pgmap_alloc_cached_addr(&cache->pages[i]) >
-		    pgmap_alloc_cached_addr(&page))
-			swap(cache->pages[i], page);
-	} else {
-		cache->pages[cache->nr++] = page;
-		page.chunk = NULL;
+		if (page.addr > cache->pages[0].addr) {
+			pgmap_alloc_unreserve(chunk, offset);
+			return;
+		}
+		pgmap_alloc_unreserve_cached(&cache->pages[0], 1);
+		cache->nr--;
+		memmove(&cache->pages[0], &cache->pages[1],
+			cache->nr * sizeof(cache->pages[0]));
 	}
-	spin_unlock(&cache->lock);
-	if (page.chunk)
-		pgmap_alloc_release_cached(chunk->pa, &page, 1);
+	for (i = cache->nr; i > 0 && cache->pages[i - 1].addr < page.addr; i--)
+		cache->pages[i] = cache->pages[i - 1];
+	cache->pages[i] = page;
+	cache->nr++;
 }
 
-/* Give every CPU's cached pages back to the gen_pool; returns how many. */
-static unsigned long pgmap_alloc_cache_drain(struct pgmap_alloc *pa)
+/* Empty one CPU's cache into the gen_pool; returns how many pages it held. */
+static unsigned int pgmap_alloc_cache_empty(struct pgmap_alloc_cache *cache)
 {
-	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
-	unsigned long drained = 0;
+	unsigned int nr = cache->nr;
+
+	pgmap_alloc_unreserve_cached(cache->pages, nr);
+	cache->nr = 0;
+	return nr;
+}
+
+/* Empty this CPU's cache. */
+static unsigned int pgmap_alloc_drain_local(struct pgmap_alloc *pa)
+{
 	unsigned int nr;
-	int cpu;
 
 	if (!in_task())
 		return 0;
-	for_each_possible_cpu(cpu) {
-		struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
+	local_lock(&pgmap_alloc_cpu_lock);
+	nr = pgmap_alloc_cache_empty(this_cpu_ptr(pa->cache));
+	local_unlock(&pgmap_alloc_cpu_lock);
+	return nr;
+}
 
-		spin_lock(&cache->lock);
-		nr = cache->nr;
-		memcpy(pages, cache->pages, nr * sizeof(pages[0]));
-		cache->nr = 0;
-		spin_unlock(&cache->lock);
-		pgmap_alloc_release_cached(pa, pages, nr);
-		drained += nr;
-	}
-	return drained;
+static void pgmap_alloc_drain_work(struct work_struct *work)
+{
+	struct pgmap_alloc_cache *cache = container_of(work, struct pgmap_alloc_cache,
+						       drain_work);
+
+	pgmap_alloc_drain_local(cache->pa);
+}
+
+/*
+ * Empty every CPU's cache, each on its own CPU. Sleeps. Holding the CPU
+ * hotplug lock keeps each work item on its CPU; caches of offline CPUs were
+ * emptied when they went down.
+ */
+static void pgmap_alloc_drain_all(struct pgmap_alloc *pa)
+{
+	int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		if (READ_ONCE(per_cpu_ptr(pa->cache, cpu)->nr))
+			queue_work_on(cpu, system_highpri_wq,
+				      &per_cpu_ptr(pa->cache, cpu)->drain_work);
+	for_each_online_cpu(cpu)
+		flush_work(&per_cpu_ptr(pa->cache, cpu)->drain_work);
+	cpus_read_unlock();
+}
+
+/* CPU hotplug teardown, on a live CPU once @cpu is dead. */
+static int pgmap_alloc_cpu_dead(unsigned int cpu, struct hlist_node *node)
+{
+	struct pgmap_alloc *pa = hlist_entry(node, struct pgmap_alloc, cpuhp_node);
+
+	pgmap_alloc_cache_empty(per_cpu_ptr(pa->cache, cpu));
+	return 0;
 }
 
 static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
@@ -308,14 +347,36 @@ static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
 	unsigned long nr = 0;
 	int cpu;
 
+	/* A snapshot: each CPU changes its own count without a shared lock. */
 	for_each_possible_cpu(cpu)
-		nr += READ_ONCE(per_cpu_ptr(pa->cache, cpu)->nr);
+		nr += data_race(per_cpu_ptr(pa->cache, cpu)->nr);
 	return nr;
 }
 
 /*
- * Put the @nr_pages reserved pages at @offset of @chunk into service. On
- * failure, none stays in service or reserved.
+ * Page @offset + @i of a reserved range could not be put into service
+ * (@err). Give back the rest of the range, except a page that a driver put
+ * into service behind the pool's back (-EBUSY), which stays reserved and
+ * comes back to the pool when that driver frees it. Returns @err.
+ */
+static int pgmap_alloc_issue_failed(struct pgmap_alloc_chunk *chunk,
+				    pgoff_t offset, unsigned long nr_pages,
+				    int err)
+{
+	unsigned long i;
+
+	/* Else -ENODEV: the pgmap started dying under us. */
+	if (!WARN_ON_ONCE(err == -EBUSY))
+		pgmap_alloc_unreserve(chunk, offset);
+	for (i = 1; i < nr_pages; i++)
+		pgmap_alloc_unreserve(chunk, offset + i);
+	return err;
+}
+
+/*
+ * Put the @nr_pages pages at @offset of @chunk, which the pool has reserved
+ * in the gen_pool and marked issued, into service. On failure none stays in
+ * service, and the pages go back as pgmap_alloc_issue_failed() says.
  */
 static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 			     unsigned long nr_pages, struct page **pages)
@@ -329,7 +390,6 @@ static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
 		if (IS_ERR(folio))
 			break;
-		set_bit(offset + i, chunk->issued);
 		pages[i] = &folio->page;
 	}
 	this_cpu_add(pa->stats->in_use[0], i);
@@ -338,13 +398,8 @@ static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 		return 0;
 	}
 
-	/*
-	 * -ENODEV: the pgmap started dying under us. -EBUSY: a page the pool
-	 * had free is in service, so the driver put it there behind our back.
-	 */
-	err = PTR_ERR(folio);
-	WARN_ON_ONCE(err == -EBUSY);
-	pgmap_alloc_release(chunk, offset + i, nr_pages - i);
+	err = pgmap_alloc_issue_failed(chunk, offset + i, nr_pages - i,
+				       PTR_ERR(folio));
 	while (i--) {
 		folio = page_folio(pages[i]);
 		folio_unlock(folio);
@@ -353,13 +408,63 @@ static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 	return err;
 }
 
-/* Hand out a cached page; false if there is none or it cannot be used. */
-static bool pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
+/* Reserve in the gen_pool and mark issued; returns the chunk, or NULL. */
+static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
+						     unsigned long nr_pages,
+						     unsigned long align_mask,
+						     pgoff_t *offset)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long addr, i;
+
+	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
+					 pgmap_alloc_first_fit, &align_mask,
+					 (void **)&chunk);
+	if (!addr)
+		return NULL;
+	*offset = addr - chunk->base;
+	for (i = 0; i < nr_pages; i++)
+		set_bit(*offset + i, chunk->issued);
+	return chunk;
+}
+
+/*
+ * Hand out a page cached on this CPU: the fast path, whose
+ * pgmap_alloc_cpu_lock also keeps @pa alive. -ENOENT if there is none. A cached page that a driver has put into service itself is reported
+ * and left to that driver, whose free brings it back.
+ */
+static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 {
 	struct pgmap_alloc_cached cached;
+	struct pgmap_alloc_cache *cache;
+	struct folio *folio;
+	pgoff_t offset;
+	int ret = -ENOENT;
 
-	return pgmap_alloc_cache_pop(pa, &cached) &&
-	       !pgmap_alloc_issue(cached.chunk, cached.offset, 1, page);
+	local_lock(&pgmap_alloc_cpu_lock);
+	cache = this_cpu_ptr(pa->cache);
+	if (READ_ONCE(pa->dead))
+		ret = -ENODEV;
+	while (ret == -ENOENT && cache->nr) {
+		/* The lowest page, as address-ordered placement would take */
+		cached = cache->pages[--cache->nr];
+		offset = cached.addr - cached.chunk->base;
+		/* pgmap_alloc_issue() for one page, without a call */
+		folio = pgmap_request_folio(cached.chunk->pgmap, offset, 0);
+		if (likely(!IS_ERR(folio))) {
+			this_cpu_inc(pa->stats->in_use[0]);
+			trace_pgmap_alloc_alloc(pa, cached.chunk->pgmap, offset, 1);
+			*page = &folio->page;
+			ret = 0;
+		} else {
+			ret = pgmap_alloc_issue_failed(cached.chunk, offset, 1,
+						       PTR_ERR(folio));
+			if (ret == -EBUSY)
+				ret = -ENOENT;
+		}
+	}
+	local_unlock(&pgmap_alloc_cpu_lock);
+	return ret;
 }
 
 /*
@@ -371,36 +476,37 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 {
 	unsigned long align_mask = (1UL << align_order) - 1;
 	struct pgmap_alloc_chunk *chunk;
-	unsigned long addr;
+	pgoff_t offset;
 
 	if (READ_ONCE(pa->dead))
 		return -ENODEV;
-	if (nr_pages == 1 && pgmap_alloc_from_cache(pa, pages))
-		return 0;
 
-	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-					 pgmap_alloc_first_fit, &align_mask,
-					 (void **)&chunk);
-	if (!addr && pgmap_alloc_cache_drain(pa))
-		addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-						 pgmap_alloc_first_fit,
-						 &align_mask, (void **)&chunk);
-	if (!addr)
+	chunk = pgmap_alloc_reserve(pa, nr_pages, align_mask, &offset);
+	if (!chunk && pgmap_alloc_drain_local(pa))
+		chunk = pgmap_alloc_reserve(pa, nr_pages, align_mask, &offset);
+	if (!chunk)
 		return -ENOMEM;
-	return pgmap_alloc_issue(chunk, addr - chunk->base, nr_pages, pages);
+	return pgmap_alloc_issue(chunk, offset, nr_pages, pages);
 }
 
-static int pgmap_alloc_grow(struct pgmap_alloc *pa, unsigned long nr_pages,
+/*
+ * The part of an allocation that may sleep: empty the other CPUs' caches,
+ * then grow the pool. The caller counted itself in @slow_users while the
+ * pool was alive, so @pa stays valid until pgmap_alloc_slow_done().
+ */
+static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
 			    unsigned int align_order, struct page **pages)
 {
-	int ret;
+	int ret = -ENOMEM;
 
 	mutex_lock(&pa->grow_lock);
-	/* Another caller may have grown the pool while we waited. */
+	/* Another caller may have drained or grown the pool while we waited. */
+	if (pgmap_alloc_nr_cached(pa))
+		pgmap_alloc_drain_all(pa);
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
-	if (ret == -ENOMEM) {
+	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
 		ret = pa->ops->grow(pa, pa->data);
 		if (!ret) {
 			rcu_read_lock();
@@ -412,19 +518,32 @@ static int pgmap_alloc_grow(struct pgmap_alloc *pa, unsigned long nr_pages,
 	return ret;
 }
 
+static void pgmap_alloc_slow_done(struct pgmap_alloc *pa)
+{
+	/* The last one out lets pgmap_alloc_destroy() go on. */
+	if (atomic_dec_and_test(&pa->slow_users))
+		wake_up_var(&pa->slow_users);
+}
+
 static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 			     gfp_t gfp, struct page **pages)
 {
 	unsigned int align_order = order_base_2(nr_pages);
+	bool slow = false;
 	int ret;
 
-	might_alloc(gfp);
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp) &&
+	    !READ_ONCE(pa->dead)) {
+		atomic_inc(&pa->slow_users);
+		slow = true;
+	}
 	rcu_read_unlock();
-	if (ret == -ENOMEM && pa->ops && pa->ops->grow &&
-	    gfpflags_allow_blocking(gfp))
-		ret = pgmap_alloc_grow(pa, nr_pages, align_order, pages);
+	if (slow) {
+		ret = pgmap_alloc_slow(pa, nr_pages, align_order, pages);
+		pgmap_alloc_slow_done(pa);
+	}
 	if (ret)
 		pgmap_alloc_count_failure(pa, nr_pages, ret);
 	return ret;
@@ -460,6 +579,17 @@ struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 		return ERR_PTR(-EINVAL);
 	if (order)
 		return ERR_PTR(-E2BIG);
+	might_alloc(gfp);
+	/* Interrupt context bypasses the caches, as hand-backs there do. */
+	if (likely(in_task())) {
+		ret = pgmap_alloc_from_cache(pa, &page);
+		if (!ret)
+			return page_folio(page);
+		if (ret != -ENOENT) {
+			pgmap_alloc_count_failure(pa, 1, ret);
+			return ERR_PTR(ret);
+		}
+	}
 	ret = pgmap_alloc_pages(pa, 1, gfp, &page);
 	return ret ? ERR_PTR(ret) : page_folio(page);
 }
@@ -489,9 +619,47 @@ int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
 	if (WARN_ON_ONCE(!pa || !pages || !nr_pages ||
 			 nr_pages > MAX_ORDER_NR_PAGES))
 		return -EINVAL;
+	might_alloc(gfp);
 	return pgmap_alloc_pages(pa, nr_pages, gfp, pages);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_range);
+
+/*
+ * The hand-back proper; the caller keeps the pool alive. Inlined into both
+ * of its callers: in the emulators that run most test farms a call and
+ * return cost more than the rest of the fast path.
+ */
+static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_cache)
+{
+	unsigned long nr_pages = folio_nr_pages(folio);
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long i, returned = 0;
+	pgoff_t offset;
+
+	chunk = READ_ONCE(folio->page.pgmap->allocator);
+	if (!chunk)
+		return;
+	/* Most pgmaps have one range: spare page_pgmap_offset() its walk. */
+	if (chunk->first_pfn)
+		offset = folio_pfn(folio) - chunk->first_pfn;
+	else
+		offset = folio_pgmap_offset(folio);
+	for (i = 0; i < nr_pages; i++) {
+		/*
+		 * Not reserved by us: the driver put it into service itself.
+		 * A plain read: the bit of a page in service cannot change.
+		 */
+		if (WARN_ON_ONCE(!test_bit(offset + i, chunk->issued)))
+			continue;
+		if (to_cache)
+			pgmap_alloc_cache_push(chunk, offset + i);
+		else
+			pgmap_alloc_unreserve(chunk, offset + i);
+		returned++;
+	}
+	this_cpu_sub(chunk->pa->stats->in_use[folio_order(folio)], returned);
+	trace_pgmap_alloc_free(chunk->pa, chunk->pgmap, offset, returned);
+}
 
 /**
  * pgmap_alloc_folio_freed() - Give a freed folio back to its pool.
@@ -505,31 +673,18 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_range);
  */
 void pgmap_alloc_folio_freed(struct folio *folio)
 {
-	struct pgmap_alloc_chunk *chunk;
-	unsigned long nr_pages = folio_nr_pages(folio);
-	pgoff_t offset = folio_pgmap_offset(folio);
-	unsigned long i, returned = 0;
-	struct pgmap_alloc *pa;
-
-	/* Destroy waits for a grace period before freeing what we touch. */
-	rcu_read_lock();
-	chunk = READ_ONCE(folio->page.pgmap->allocator);
-	if (!chunk)
-		goto out;
-	pa = chunk->pa;
-	for (i = 0; i < nr_pages; i++) {
-		/* Not from us: the driver put it into service itself. */
-		if (WARN_ON_ONCE(!test_and_clear_bit(offset + i, chunk->issued)))
-			continue;
-		if (nr_pages == 1 && in_task())
-			pgmap_alloc_cache_push(chunk, offset);
-		else
-			pgmap_alloc_release(chunk, offset + i, 1);
-		returned++;
+	/*
+	 * Destroy waits for an RCU grace period before it frees what we
+	 * touch; pgmap_alloc_cpu_lock is a read-side critical section too.
+	 */
+	if (likely(in_task())) {
+		local_lock(&pgmap_alloc_cpu_lock);
+		pgmap_alloc_hand_back(folio, true);
+		local_unlock(&pgmap_alloc_cpu_lock);
+		return;
 	}
-	this_cpu_sub(pa->stats->in_use[folio_order(folio)], returned);
-	trace_pgmap_alloc_free(pa, chunk->pgmap, offset, returned);
-out:
+	rcu_read_lock();
+	pgmap_alloc_hand_back(folio, false);
 	rcu_read_unlock();
 }
 
@@ -638,8 +793,15 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	if (!pa->name || !pa->stats || !pa->cache || !pa->pool)
 		goto fail;
 
-	for_each_possible_cpu(cpu)
-		spin_lock_init(&per_cpu_ptr(pa->cache, cpu)->lock);
+	for_each_possible_cpu(cpu) {
+		struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
+
+		cache->pa = pa;
+		INIT_WORK(&cache->drain_work, pgmap_alloc_drain_work);
+	}
+	if (cpuhp_state_add_instance_nocalls(pgmap_alloc_cpuhp_state,
+					     &pa->cpuhp_node))
+		goto fail;
 	pa->ops = ops;
 	pa->data = data;
 	mutex_init(&pa->lock);
@@ -724,6 +886,8 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk->pa = pa;
 	chunk->pgmap = pgmap;
 	chunk->nr_pages = nr_pages;
+	if (pgmap->nr_range == 1)
+		chunk->first_pfn = PHYS_PFN(pgmap->range.start);
 
 	mutex_lock(&pa->lock);
 	ret = -ENODEV;
@@ -808,11 +972,15 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	mutex_lock(&pa->lock);
 	WRITE_ONCE(pa->dead, true);
 	mutex_unlock(&pa->lock);
-	/* Allocations that saw !dead are done after this. */
+	/*
+	 * Allocations that saw !dead are done after this, or counted in
+	 * @slow_users, for which we wait too.
+	 */
 	synchronize_rcu();
+	wait_var_event(&pa->slow_users, !atomic_read(&pa->slow_users));
 
 	debugfs_remove_recursive(pa->debugfs);
-	pgmap_alloc_cache_drain(pa);
+	pgmap_alloc_drain_all(pa);
 	in_use = gen_pool_size(pa->pool) - gen_pool_avail(pa->pool);
 	if (WARN(in_use, "pgmap_alloc %s: destroyed with %zu pages in use; leaking the pool\n",
 		 pa->name, in_use)) {
@@ -831,6 +999,8 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 		bitmap_free(chunk->issued);
 		kfree(chunk);
 	}
+	cpuhp_state_remove_instance_nocalls(pgmap_alloc_cpuhp_state,
+					    &pa->cpuhp_node);
 	gen_pool_destroy(pa->pool);
 	free_percpu(pa->cache);
 	free_percpu(pa->stats);
@@ -930,9 +1100,17 @@ struct pgmap_alloc *devm_pgmap_alloc_init(struct device *dev,
 }
 EXPORT_SYMBOL_GPL(devm_pgmap_alloc_init);
 
-static int __init pgmap_alloc_debugfs_init(void)
+static int __init pgmap_alloc_setup(void)
 {
+	int ret;
+
+	/* A prepare state: its teardown runs once the CPU is dead. */
+	ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN, "lib/pgmap_alloc:dead",
+				      NULL, pgmap_alloc_cpu_dead);
+	if (WARN_ON(ret < 0))
+		return ret;
+	pgmap_alloc_cpuhp_state = ret;
 	pgmap_alloc_debugfs_root = debugfs_create_dir("pgmap_alloc", NULL);
 	return 0;
 }
-core_initcall(pgmap_alloc_debugfs_init);
+core_initcall(pgmap_alloc_setup);

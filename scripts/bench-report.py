@@ -28,7 +28,7 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
-allocs = ["floor", "freelist", "bitmap", "genpool", "pgmap_alloc"]
+allocs = ["floor", "request", "freelist", "bitmap", "genpool", "pgmap_alloc"]
 sizes = sorted({int(k.split("/")[2][:-3]) for k in figures if "/order0/" in k})
 print(f"pgmap_alloc benchmark, Linux {kver}, QEMU TCG, 2 vCPUs (median ns/op; "
       "2cpu: ops/ms of both CPUs)")

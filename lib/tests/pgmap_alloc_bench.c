@@ -81,6 +81,14 @@ static struct page *floor_alloc(int thread)
 	return floor_pages[thread];
 }
 
+/* request: pgmap_request_folio() on a page chosen for free */
+static struct page *request_alloc(int thread)
+{
+	struct folio *folio = pgmap_request_folio(&bench.pgmap, thread, 0);
+
+	return IS_ERR(folio) ? NULL : &folio->page;
+}
+
 /* freelist */
 static DEFINE_SPINLOCK(freelist_lock);
 static struct page *freelist_head;
@@ -169,6 +177,7 @@ struct bench_allocator {
 
 static const struct bench_allocator allocators[] = {
 	{ "floor", floor_alloc, NULL },
+	{ "request", request_alloc, NULL },
 	{ "freelist", freelist_alloc, freelist_free },
 	{ "bitmap", bitmap_alloc_page, bitmap_free_page },
 	{ "genpool", genpool_alloc, genpool_free },
