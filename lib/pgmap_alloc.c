@@ -9,13 +9,14 @@
  *   bit per page. Chunk addresses are offsets shifted by a non-zero,
  *   MAX_ORDER_NR_PAGES-aligned base: gen_pool returns 0 for failure, and its
  *   order alignment is relative to the start of the chunk.
- * - Placement is address-ordered like gen_pool's first fit, but the search
- *   starts at a per-chunk hint below which every page is taken, so it does
- *   not rescan the full front of the pool; small requests prefer holes in
- *   partly used pageblocks, so that free pageblocks stay whole for large
- *   ones.
+ * - Placement keeps free pageblocks whole for large requests. Requests of
+ *   fewer than PGMAP_ALLOC_SMALL_PAGES pages are placed from the top of a
+ *   chunk down, larger ones from the bottom up, like gen_pool's first fit;
+ *   so the holes small frees leave are refilled by small requests. Those
+ *   below a pageblock also prefer holes in partly used pageblocks. Per-chunk
+ *   hints bound the full prefix and suffix, so searches do not rescan them.
  * - Each CPU caches a few single pages freed on it, still reserved in the
- *   gen_pool, and hands them out first, lowest address first. The cache is
+ *   gen_pool, and hands them out first, highest address first. The cache is
  *   per-CPU data under a local_lock, used from task context only, so the
  *   common alloc/free cycle does no atomic operation beyond those of
  *   pgmap_request_folio() and the folio's own, and touches neither gen_pool's
@@ -81,8 +82,8 @@ struct pgmap_alloc_cached {
  * Only task context on its own CPU touches a cache, under
  * pgmap_alloc_cpu_lock. Interrupt context bypasses the caches; other CPUs
  * empty a cache by queueing @drain_work on its CPU. @pages is sorted by
- * descending address: the lowest page, which address-ordered placement hands
- * out first, is the last one.
+ * ascending address: the highest page, which top-down placement hands out
+ * first, is the last one.
  */
 struct pgmap_alloc_cache {
 	unsigned int nr;
@@ -116,6 +117,7 @@ struct pgmap_alloc_chunk {
 	unsigned long nr_pages;
 	unsigned long first_pfn;	/* of a pgmap with one range, else 0 */
 	unsigned long hint;		/* no free page below it */
+	unsigned long top;		/* no free page at or above it */
 	unsigned long *issued;		/* pages reserved by the pool */
 };
 
@@ -134,9 +136,9 @@ static enum cpuhp_state pgmap_alloc_cpuhp_state;
 static struct dentry *pgmap_alloc_debugfs_root;
 
 /*
- * Requests smaller than a pageblock (2 MiB on x86-64, the unit the page
- * allocator also keeps whole for huge pages) go into holes of pageblocks
- * already in use when they can, so that free pageblocks stay whole for large
+ * Bottom-up requests smaller than a pageblock (2 MiB on x86-64, the unit the
+ * page allocator also keeps whole for huge pages) go into holes of
+ * pageblocks already in use when they can, so that free pageblocks stay whole for large
  * requests: the search steps over up to this many free pageblocks before it
  * settles for one.
  */
@@ -176,14 +178,75 @@ static unsigned long pgmap_alloc_search(unsigned long *map,
 }
 
 /*
+ * Requests of fewer pages than this are placed from the top of a chunk down,
+ * larger ones from the bottom up. Small and large ranges then live at
+ * opposite ends, and the holes small frees leave are refilled by small
+ * requests instead of splitting the free pageblocks large requests need.
+ * In the churn of pgmap_alloc_bench, 32 (orders 0 to 4 go top-down) kept
+ * the most of the free memory usable as order-9 ranges: 74% at 75% full,
+ * against 65% for 8 and 67% for 64 (and 29% for plain first fit).
+ */
+#define PGMAP_ALLOC_SMALL_PAGES		32
+
+/*
+ * Last fit by pageblock, for small requests: the lowest hole in the highest
+ * pageblock below @below that has one. Returns its bit, or @size; in
+ * *@block_end the end of the pageblock where the search stopped.
+ */
+static unsigned long pgmap_alloc_search_down(unsigned long *map,
+					     unsigned long size,
+					     unsigned long below,
+					     unsigned int nr,
+					     unsigned long align_mask,
+					     unsigned long *block_end)
+{
+	unsigned long start, bit;
+
+	while (below) {
+		start = ALIGN_DOWN(below - 1, pageblock_nr_pages);
+		bit = bitmap_find_next_zero_area(map, below, start, nr,
+						 align_mask);
+		if (bit < below) {
+			*block_end = below;
+			return bit;
+		}
+		below = start;
+	}
+	return size;
+}
+
+static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
+					  unsigned long *map, unsigned long size,
+					  unsigned int nr,
+					  unsigned long align_mask)
+{
+	unsigned long top = min(READ_ONCE(chunk->top), size);
+	unsigned long bit, block_end;
+
+	/* Lockless, as in pgmap_alloc_first_fit() */
+	bit = data_race(pgmap_alloc_search_down(map, size, top, nr, align_mask,
+						&block_end));
+	if (bit >= size && top < size) {
+		/* A racing hand-back may have freed pages above the hint */
+		bit = data_race(pgmap_alloc_search_down(map, size, size, nr,
+							align_mask, &block_end));
+	}
+	/* Every pageblock above the one we stopped in is full. */
+	if (bit < size)
+		WRITE_ONCE(chunk->top, block_end);
+	return bit;
+}
+
+/*
  * gen_pool calls this for each chunk with enough room. @start is 0 on the
  * first call and the conflicting bit after a lost race, which we resume from.
  * The chunk is found from its bitmap because gen_pool hands the algorithm
  * the bitmap, not the chunk.
  *
- * Placement is address-ordered, like first fit: low pages are reused and
- * high ones drain, which keeps large ranges free. The hint skips the full
- * prefix, so the search does not start at bit 0 every time.
+ * Small requests go top-down (pgmap_alloc_top_down()). The others are
+ * placed address-ordered, like first fit: low pages are reused and high ones
+ * drain, which keeps large ranges free. The hint skips the full prefix, so
+ * the search does not start at bit 0 every time.
  */
 static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 					   unsigned long size,
@@ -196,6 +259,9 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 	struct pgmap_alloc_chunk *chunk = gchunk->owner;
 	unsigned long align_mask = *(unsigned long *)data;
 	unsigned long lowest, bit;
+
+	if (nr < PGMAP_ALLOC_SMALL_PAGES)
+		return pgmap_alloc_top_down(chunk, map, size, nr, align_mask);
 
 	/*
 	 * gen_pool searches without a lock: the bits may change under us, and
@@ -218,13 +284,18 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 	return bit;
 }
 
-/* Every bit below the hint is set: a page given back below it lowers it. */
+/*
+ * Every bit below the hint and from the top on is set: a page given back
+ * there moves them.
+ */
 static void pgmap_alloc_release(struct pgmap_alloc_chunk *chunk,
 				pgoff_t offset, unsigned long nr_pages)
 {
 	gen_pool_free(chunk->pa->pool, chunk->base + offset, nr_pages);
 	if (offset < READ_ONCE(chunk->hint))
 		WRITE_ONCE(chunk->hint, offset);
+	if (offset + nr_pages > READ_ONCE(chunk->top))
+		WRITE_ONCE(chunk->top, offset + nr_pages);
 }
 
 /* Give a reserved page back to the gen_pool, unless it is not reserved. */
@@ -254,8 +325,9 @@ static void pgmap_alloc_unreserve_cached(const struct pgmap_alloc_cached *pages,
 
 /*
  * Keep a freed page in this CPU's cache, in address order. When the cache is
- * full, the highest of its pages and the new one goes back to the gen_pool,
- * so the cache holds low pages and high ones can drain into free ranges.
+ * full, the lowest of its pages and the new one goes back to the gen_pool,
+ * so the cache holds the pages top-down placement would pick and the others
+ * can drain into free ranges.
  */
 static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 				   pgoff_t offset)
@@ -268,7 +340,7 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
 	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
-		if (page.addr > cache->pages[0].addr) {
+		if (page.addr < cache->pages[0].addr) {
 			pgmap_alloc_unreserve(chunk, offset);
 			return;
 		}
@@ -277,7 +349,7 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 		memmove(&cache->pages[0], &cache->pages[1],
 			cache->nr * sizeof(cache->pages[0]));
 	}
-	for (i = cache->nr; i > 0 && cache->pages[i - 1].addr < page.addr; i--)
+	for (i = cache->nr; i > 0 && cache->pages[i - 1].addr > page.addr; i--)
 		cache->pages[i] = cache->pages[i - 1];
 	cache->pages[i] = page;
 	cache->nr++;
@@ -347,9 +419,10 @@ static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
 	unsigned long nr = 0;
 	int cpu;
 
-	/* A snapshot: each CPU changes its own count without a shared lock. */
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
+		/* A snapshot: each CPU changes its own count under its own lock */
 		nr += data_race(per_cpu_ptr(pa->cache, cpu)->nr);
+	}
 	return nr;
 }
 
@@ -430,8 +503,9 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 
 /*
  * Hand out a page cached on this CPU: the fast path, whose
- * pgmap_alloc_cpu_lock also keeps @pa alive. -ENOENT if there is none. A cached page that a driver has put into service itself is reported
- * and left to that driver, whose free brings it back.
+ * pgmap_alloc_cpu_lock also keeps @pa alive. -ENOENT if there is none. A
+ * cached page that a driver has put into service itself is reported and
+ * left to that driver, whose free brings it back.
  */
 static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 {
@@ -446,12 +520,12 @@ static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 	if (READ_ONCE(pa->dead))
 		ret = -ENODEV;
 	while (ret == -ENOENT && cache->nr) {
-		/* The lowest page, as address-ordered placement would take */
+		/* The highest page, as top-down placement would take */
 		cached = cache->pages[--cache->nr];
 		offset = cached.addr - cached.chunk->base;
 		/* pgmap_alloc_issue() for one page, without a call */
 		folio = pgmap_request_folio(cached.chunk->pgmap, offset, 0);
-		if (likely(!IS_ERR(folio))) {
+		if (!IS_ERR(folio)) {
 			this_cpu_inc(pa->stats->in_use[0]);
 			trace_pgmap_alloc_alloc(pa, cached.chunk->pgmap, offset, 1);
 			*page = &folio->page;
@@ -463,6 +537,8 @@ static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 				ret = -ENOENT;
 		}
 	}
+	if (ret && ret != -ENOENT)
+		pgmap_alloc_count_failure(pa, 1, ret);
 	local_unlock(&pgmap_alloc_cpu_lock);
 	return ret;
 }
@@ -532,20 +608,23 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 	bool slow = false;
 	int ret;
 
+	/* Failures are counted while @pa is sure to be alive. */
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp) &&
 	    !READ_ONCE(pa->dead)) {
 		atomic_inc(&pa->slow_users);
 		slow = true;
+	} else if (ret) {
+		pgmap_alloc_count_failure(pa, nr_pages, ret);
 	}
 	rcu_read_unlock();
 	if (slow) {
 		ret = pgmap_alloc_slow(pa, nr_pages, align_order, pages);
+		if (ret)
+			pgmap_alloc_count_failure(pa, nr_pages, ret);
 		pgmap_alloc_slow_done(pa);
 	}
-	if (ret)
-		pgmap_alloc_count_failure(pa, nr_pages, ret);
 	return ret;
 }
 
@@ -585,10 +664,8 @@ struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 		ret = pgmap_alloc_from_cache(pa, &page);
 		if (!ret)
 			return page_folio(page);
-		if (ret != -ENOENT) {
-			pgmap_alloc_count_failure(pa, 1, ret);
+		if (ret != -ENOENT)
 			return ERR_PTR(ret);
-		}
 	}
 	ret = pgmap_alloc_pages(pa, 1, gfp, &page);
 	return ret ? ERR_PTR(ret) : page_folio(page);
@@ -878,7 +955,9 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
 	if (!chunk)
 		return -ENOMEM;
-	chunk->issued = bitmap_zalloc(nr_pages, GFP_KERNEL);
+	/* 2 MiB for a 64 GiB pgmap: too much to ask of kmalloc() */
+	chunk->issued = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long),
+				 GFP_KERNEL);
 	if (!chunk->issued) {
 		kfree(chunk);
 		return -ENOMEM;
@@ -886,6 +965,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk->pa = pa;
 	chunk->pgmap = pgmap;
 	chunk->nr_pages = nr_pages;
+	chunk->top = nr_pages;
 	if (pgmap->nr_range == 1)
 		chunk->first_pfn = PHYS_PFN(pgmap->range.start);
 
@@ -911,7 +991,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 
 unlock:
 	mutex_unlock(&pa->lock);
-	bitmap_free(chunk->issued);
+	kvfree(chunk->issued);
 	kfree(chunk);
 	return ret;
 }
@@ -954,10 +1034,12 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_init);
  *
  * Call it when no page of the pool is in service any more: after the driver
  * has evicted its pages and memunmap_pages() has returned (it waits for every
- * page to be freed). Allocations that run concurrently either finish before
- * or fail with -ENODEV. If pages are still in service, the pool is reported
- * with the number of pages and leaked, so that their later hand-back stays
- * safe; the pgmaps keep pointing at it and cannot join another pool, and
+ * page to be freed). No allocation may start once it has been called;
+ * allocations already running either finish first or fail with -ENODEV, and
+ * it waits for those that are growing the pool. If pages are still in
+ * service, the pool is reported with the number of pages and leaked, so that
+ * their later hand-back stays safe; it then refuses every allocation with
+ * -ENODEV, the pgmaps keep pointing at it and cannot join another pool, and
  * &pgmap_alloc_ops.release is not called.
  *
  * Context: Process context; sleeps for RCU grace periods.
@@ -996,7 +1078,7 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
 		if (pa->ops && pa->ops->release)
 			pa->ops->release(pa, chunk->pgmap, pa->data);
-		bitmap_free(chunk->issued);
+		kvfree(chunk->issued);
 		kfree(chunk);
 	}
 	cpuhp_state_remove_instance_nocalls(pgmap_alloc_cpuhp_state,

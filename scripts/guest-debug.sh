@@ -24,8 +24,10 @@ echo "== kunit end"
 rmmod pgmap_kunit_tests
 
 if [ -f /pgmap_alloc_sample.ko ]; then
+	# The demo ends by unloading the module; if it stopped early, we do.
 	insmod /pgmap_alloc_sample.ko && /pgmap_alloc_demo 8
-	rmmod pgmap_alloc_sample && echo "== sample driver unloaded"
+	[ -d /sys/module/pgmap_alloc_sample ] && rmmod pgmap_alloc_sample
+	[ -d /sys/module/pgmap_alloc_sample ] || echo "== sample driver unloaded"
 fi
 if [ -f /hmm-tests ]; then
 	echo "== hmm-tests begin: debug"

@@ -40,13 +40,13 @@
 static char *sizes_gib = "1,16,64";
 module_param(sizes_gib, charp, 0444);
 MODULE_PARM_DESC(sizes_gib, "Device memory sizes to measure, in GiB");
-static unsigned int iters = 20000;
+static unsigned int iters = 100000;
 module_param(iters, uint, 0444);
 MODULE_PARM_DESC(iters, "Operations per repetition");
 static bool fragmentation_only;
 module_param(fragmentation_only, bool, 0444);
 MODULE_PARM_DESC(fragmentation_only, "Measure only fragmentation");
-static unsigned int reps = 5;
+static unsigned int reps = 9;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions; the median is reported");
 
@@ -418,6 +418,8 @@ static void bench_allocator(const struct bench_allocator *a, unsigned long gib,
 		       a->name, percent, gib, ret);
 		return;
 	}
+	/* Untimed first: caches, TLBs and the emulator's translations warm up. */
+	bench_loop(a, 0);
 	for (r = 0; r < reps; r++) {
 		one[r] = bench_loop(a, 0);
 		two[r] = num_online_cpus() >= 2 ? bench_two_cpus(a) : 0;

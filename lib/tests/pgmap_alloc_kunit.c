@@ -249,11 +249,95 @@ static void pgmap_alloc_several_pgmaps(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 2048);
 }
 
+/*
+ * The smallest pool memremap_pages() can give: one 2 MiB subsection. A pool
+ * of a single page cannot exist, but one with a single free page can: it
+ * hands that page out, then refuses, and takes it back.
+ */
+static void pgmap_alloc_last_free_page(struct kunit *test)
+{
+	const unsigned long nr = PAGES_PER_SUBSECTION;
+	struct pgmap_kunit_dev *dev = one_range(test, nr);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct page *pages[2], **held;
+	struct folio *last, *again;
+	unsigned long i;
+
+	held = kunit_kcalloc(test, nr, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	for (i = 0; i < nr - 1; i++)
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 1, GFP_KERNEL, &held[i]), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1);
+
+	last = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(last));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_range(pa, 2, GFP_KERNEL, pages), -ENOMEM);
+	put_page_folio(&last->page);
+	again = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(again));
+	KUNIT_EXPECT_EQ(test, folio_pgmap_offset(again), folio_pgmap_offset(last));
+	put_page_folio(&again->page);
+
+	/* Full recovery: the whole pool as one range again. */
+	for (i = 0; i < nr - 1; i++)
+		put_page_folio(held[i]);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, nr, GFP_KERNEL, held), 0);
+	KUNIT_EXPECT_EQ(test, page_pgmap_offset(held[0]), 0);
+	for (i = 0; i < nr; i++)
+		put_page_folio(held[i]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
+}
+
+/*
+ * A pool of more than 4 GiB: offsets above 1 << 20 pages, every range order
+ * from 0 to MAX_PAGE_ORDER at both ends of it, and page_pgmap_offset() the
+ * inverse of the allocation all the way.
+ */
+static void pgmap_alloc_large_pool(struct kunit *test)
+{
+	const unsigned long nr = (SZ_4G + SZ_1G) >> PAGE_SHIFT;
+	struct pgmap_kunit_dev *dev = one_range(test, nr);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	unsigned long first_pfn = PHYS_PFN(dev->pgmap.range.start);
+	unsigned long above_4g = 0, i;
+	struct page **pages;
+	unsigned int order;
+	pgoff_t offset;
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(pa), nr);
+	pages = kunit_kcalloc(test, 2 * MAX_ORDER_NR_PAGES, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+
+	for (order = 0; order <= MAX_PAGE_ORDER; order++) {
+		unsigned long n = 1UL << order;
+
+		/* Small ranges are placed from the top, large from the bottom. */
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, n, GFP_KERNEL, pages), 0);
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, n, GFP_KERNEL, pages + n), 0);
+		for (i = 0; i < 2 * n; i++) {
+			offset = page_pgmap_offset(pages[i]);
+			KUNIT_EXPECT_EQ(test, offset, page_pgmap_offset(pages[i - i % n]) + i % n);
+			KUNIT_EXPECT_EQ(test, page_to_pfn(pages[i]), first_pfn + offset);
+			above_4g += offset >= SZ_4G >> PAGE_SHIFT;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, page_pgmap_offset(pages[0]) % n, 0, "order %u", order);
+		KUNIT_EXPECT_EQ_MSG(test, page_pgmap_offset(pages[n]) % n, 0, "order %u", order);
+		for (i = 0; i < 2 * n; i++)
+			put_page_folio(pages[i]);
+	}
+	KUNIT_EXPECT_GT(test, above_4g, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
+}
+
 struct grow_ctx {
 	struct kunit *test;
 	int nr_grown;			/* ->grow() calls are serialised */
 	int max_grown;
 	int nr_released;
+	struct pgmap_kunit_dev *spare;	/* added by grow_by_spare() */
+	struct completion entered, resume;
+	int grow_error;
 };
 
 static int grow_by_one_pgmap(struct pgmap_alloc *pa, void *data)
@@ -471,6 +555,8 @@ static void pgmap_alloc_dying_pgmap(struct kunit *test)
 
 struct churn_thread {
 	struct pgmap_alloc *pa;
+	struct completion holding;
+	struct completion release;
 	struct completion done;
 	unsigned long allocated;
 	int error;			/* what stopped it */
@@ -537,6 +623,181 @@ static void pgmap_alloc_unmap_while_allocating(struct kunit *test)
 }
 
 /*
+ * Allocate and free until refused, holding 7 or 8 folios once t->holding is
+ * completed; free them once t->release is.
+ */
+static int churn_holding_folios(void *data)
+{
+	struct churn_thread *t = data;
+	struct folio *held[8] = {};
+	unsigned int i;
+
+	for (i = 0; ; i++) {
+		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+
+		if (IS_ERR(folio)) {
+			t->error = PTR_ERR(folio);
+			break;
+		}
+		t->allocated++;
+		if (held[i % 8])
+			put_page_folio(&held[i % 8]->page);
+		held[i % 8] = folio;
+		if (i == 7)
+			complete(&t->holding);
+		cond_resched();
+	}
+	wait_for_completion(&t->release);
+	for (i = 0; i < 8; i++)
+		if (held[i])
+			put_page_folio(&held[i]->page);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * The pool is destroyed while two threads allocate and free. They hold
+ * folios, so it is reported and leaked, which is also what makes their
+ * calls after the destroy legal; those fail with -ENODEV, and the folios
+ * they free afterwards still come back. Several rounds, the destroy landing
+ * at different points.
+ */
+static void pgmap_alloc_destroy_while_allocating(struct kunit *test)
+{
+	static const unsigned int delays_ms[] = { 1, 20, 100 };
+	int round, i;
+
+	for (round = 0; round < ARRAY_SIZE(delays_ms); round++) {
+		struct pgmap_kunit_dev *dev = one_range(test, 512);
+		struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
+		struct churn_thread t[2] = {};
+
+		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+		for (i = 0; i < 2; i++) {
+			t[i].pa = pa;
+			init_completion(&t[i].holding);
+			init_completion(&t[i].release);
+			init_completion(&t[i].done);
+			KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_holding_folios, &t[i],
+								    "pgmap_churn%d", i)));
+		}
+		for (i = 0; i < 2; i++)
+			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].holding,
+									    10 * HZ));
+		msleep(delays_ms[round]);
+		PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_alloc_destroy(pa));
+		for (i = 0; i < 2; i++) {
+			complete(&t[i].release);
+			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].done, 30 * HZ));
+			KUNIT_EXPECT_EQ(test, t[i].error, -ENODEV);
+		}
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENODEV);
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
+				t[0].allocated + t[1].allocated);
+	}
+	kunit_info(test, "%d destroys raced allocating threads\n", round);
+}
+
+/* Grows by adding ctx->spare, once ctx->resume is completed. */
+static int grow_by_spare(struct pgmap_alloc *pa, void *data)
+{
+	struct grow_ctx *ctx = data;
+
+	ctx->nr_grown++;
+	complete(&ctx->entered);
+	wait_for_completion(&ctx->resume);
+	ctx->grow_error = pgmap_alloc_add_pgmap(pa, &ctx->spare->pgmap);
+	return ctx->grow_error;
+}
+
+static const struct pgmap_alloc_ops grow_by_spare_ops = {
+	.grow = grow_by_spare,
+	.release = count_released_pgmap,
+};
+
+struct destroyer {
+	struct pgmap_alloc *pa;
+	struct completion done;
+};
+
+static int destroy_in_thread(void *data)
+{
+	struct destroyer *d = data;
+
+	pgmap_alloc_destroy(d->pa);
+	complete(&d->done);
+	return 0;
+}
+
+static int alloc_one_folio(void *data)
+{
+	struct churn_thread *t = data;
+	struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+
+	t->error = IS_ERR(folio) ? PTR_ERR(folio) : 0;
+	if (!IS_ERR(folio))
+		put_page_folio(&folio->page);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * Destroy waits for an allocation that is growing the pool, and growing a
+ * pool that is being destroyed fails cleanly: the grow callback's
+ * pgmap_alloc_add_pgmap() gets -ENODEV and the pgmap stays free.
+ */
+static void pgmap_alloc_destroy_waits_for_grow(struct kunit *test)
+{
+	struct grow_ctx ctx = { .test = test };
+	struct churn_thread t = {};
+	struct destroyer d = {};
+
+	ctx.spare = one_range(test, 512);
+	init_completion(&ctx.entered);
+	init_completion(&ctx.resume);
+	t.pa = pgmap_alloc_create(test->name, &grow_by_spare_ops, &ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t.pa));
+	init_completion(&t.done);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(alloc_one_folio, &t, "pgmap_alloc1")));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx.entered, 10 * HZ));
+
+	/* The allocation is inside ->grow(): destroy must wait for it. */
+	d.pa = t.pa;
+	init_completion(&d.done);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(destroy_in_thread, &d, "pgmap_destroy")));
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&d.done, HZ / 5));
+
+	complete(&ctx.resume);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.done, 10 * HZ));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&d.done, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, ctx.grow_error, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t.error, -ENODEV);
+	KUNIT_EXPECT_NULL(test, ctx.spare->pgmap.allocator);
+	KUNIT_EXPECT_EQ(test, ctx.nr_released, 0);
+}
+
+/* Can fail-nth fail sleeping allocations here? Skips the test if not. */
+static bool fault_injection_ready(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	void *probe;
+
+	current->fail_nth = 1;
+	probe = kmalloc(8, GFP_KERNEL);
+	current->fail_nth = 0;
+	kfree(probe);
+	if (!probe)
+		return true;
+	kunit_skip(test, "%s",
+		   "failslab does not fail sleeping allocations: write N to failslab/ignore-gfp-wait");
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+	return false;
+}
+
+/*
  * Make each allocation of pgmap_alloc_create() and pgmap_alloc_add_pgmap()
  * fail in turn (fail-nth, with failslab and fail_page_alloc armed for
  * sleeping allocations). Each failure is a clean -ENOMEM and leaves the
@@ -549,17 +810,10 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 	unsigned int nth, injected = 0;
 	struct pgmap_alloc *pa;
 	struct folio *folio;
-	void *probe;
 	int ret;
 
-	current->fail_nth = 1;
-	probe = kmalloc(8, GFP_KERNEL);
-	current->fail_nth = 0;
-	kfree(probe);
-	if (probe)
-		kunit_skip(test, "%s",
-			   "failslab does not fail sleeping allocations: write N to failslab/ignore-gfp-wait");
-
+	if (!fault_injection_ready(test))
+		return;
 	for (nth = 1; nth < 200; nth++) {
 		current->fail_nth = nth;
 		pa = pgmap_alloc_create(test->name, NULL, NULL);
@@ -588,7 +842,74 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 	pgmap_alloc_destroy(pa);
 #else
-	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	fault_injection_ready(test);
+#endif
+}
+
+static int grow_by_spare_now(struct pgmap_alloc *pa, void *data)
+{
+	struct grow_ctx *ctx = data;
+
+	ctx->nr_grown++;
+	return pgmap_alloc_add_pgmap(pa, &ctx->spare->pgmap);
+}
+
+static const struct pgmap_alloc_ops grow_now_ops = {
+	.grow = grow_by_spare_now,
+	.release = count_released_pgmap,
+};
+
+/*
+ * The same through the growth path: an allocation from an empty pool whose
+ * grow callback adds a pgmap, with each allocation along the way (the
+ * allocation path's and pgmap_alloc_add_pgmap()'s) failing in turn, on a
+ * fresh pool each time. Each failure is a clean -ENOMEM from
+ * pgmap_alloc_range(), with the pool left empty and the pgmap free, or is
+ * absorbed by a fallback (kvmalloc() falls back to vmalloc).
+ */
+static void pgmap_alloc_fault_injection_grow(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct grow_ctx ctx = { .test = test };
+	unsigned int nth, injected = 0;
+	bool all_tried = false;
+	struct pgmap_alloc *pa;
+	struct page *pages[4];
+	int ret, i;
+
+	if (!fault_injection_ready(test))
+		return;
+	ctx.spare = one_range(test, 512);
+
+	for (nth = 1; nth < 200 && !all_tried; nth++) {
+		pa = pgmap_alloc_create(test->name, &grow_now_ops, &ctx);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+		current->fail_nth = nth;
+		ret = pgmap_alloc_range(pa, 4, GFP_KERNEL, pages);
+		all_tried = current->fail_nth;	/* fewer than nth allocations */
+		current->fail_nth = 0;
+
+		if (ret) {
+			KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "allocation %u", nth);
+			KUNIT_EXPECT_NULL(test, ctx.spare->pgmap.allocator);
+			KUNIT_EXPECT_EQ(test, pgmap_alloc_size(pa), 0);
+			injected++;
+		} else {
+			for (i = 0; i < 4; i++)
+				put_page_folio(pages[i]);
+			KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+		}
+		pgmap_alloc_destroy(pa);
+		/* Whatever happened, the pgmap is free for the next pool. */
+		KUNIT_EXPECT_NULL(test, ctx.spare->pgmap.allocator);
+	}
+	KUNIT_EXPECT_TRUE(test, all_tried);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_GT(test, injected, 0);
+	kunit_info(test, "%u allocations failed by injection, %u absorbed\n",
+		   injected, nth - 1 - injected - 1);
+#else
+	fault_injection_ready(test);
 #endif
 }
 
@@ -885,13 +1206,18 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_cached_elsewhere),
 	KUNIT_CASE(pgmap_alloc_aligned_ranges),
 	KUNIT_CASE(pgmap_alloc_several_pgmaps),
+	KUNIT_CASE(pgmap_alloc_last_free_page),
+	KUNIT_CASE_SLOW(pgmap_alloc_large_pool),
 	KUNIT_CASE(pgmap_alloc_grows_on_demand),
 	KUNIT_CASE(pgmap_alloc_grows_under_concurrency),
 	KUNIT_CASE(pgmap_alloc_destroy_with_folios_out),
 	KUNIT_CASE(pgmap_alloc_foreign_folio),
 	KUNIT_CASE(pgmap_alloc_dying_pgmap),
 	KUNIT_CASE(pgmap_alloc_unmap_while_allocating),
+	KUNIT_CASE(pgmap_alloc_destroy_while_allocating),
+	KUNIT_CASE(pgmap_alloc_destroy_waits_for_grow),
 	KUNIT_CASE(pgmap_alloc_fault_injection),
+	KUNIT_CASE(pgmap_alloc_fault_injection_grow),
 	KUNIT_CASE_PARAM(pgmap_alloc_bad_input, bad_input_gen_params),
 	KUNIT_CASE_SLOW(pgmap_alloc_stress),
 	{}

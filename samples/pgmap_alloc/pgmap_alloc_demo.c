@@ -2,10 +2,11 @@
 /*
  * Demo of the pgmap_alloc sample driver: moves a buffer to device memory and
  * back, checks its contents at every step, tries the driver's bad input,
- * and prints the pool's statistics as it goes.
+ * and prints the pool's statistics as it goes. Last, it unloads the module
+ * with pages still on the device while it faults them back.
  *
  * Usage: pgmap_alloc_demo [MiB to migrate, default 8]
- * Needs the pgmap_alloc_sample module loaded and debugfs mounted.
+ * Needs the pgmap_alloc_sample module loaded, debugfs mounted and rmmod.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -246,6 +247,55 @@ static void killed_mid_migration(void)
 	check(pages_in_use() == before, "killed: the pool is back to its starting occupancy");
 }
 
+/*
+ * Unload the module with pages on the device while this process faults them
+ * back: its exit path evicts them at the same time. Every page must come
+ * back intact, by one way or the other. Closes @fd, which pins the module.
+ */
+static void unload_with_pages_on_device(int fd)
+{
+	size_t bytes = 8 << 20, npages = bytes / page_size, i;
+	__u64 *buf = map_anon(bytes), seen;
+	unsigned long done, faulted = 0, wrong = 0;
+	int ret, status = 0;
+	double t;
+	pid_t pid;
+
+	printf("\n== Unloading the module while %zu pages are on the device\n", npages);
+	fill(buf, bytes, 0x10ad);
+	ret = device_cmd(fd, PGMAP_ALLOC_SAMPLE_MIGRATE, buf, npages, NULL, &done);
+	check(!ret && done == npages, "8 MiB migrated to the device");
+	close(fd);
+
+	pid = fork();
+	if (pid == 0) {
+		execlp("rmmod", "rmmod", "pgmap_alloc_sample", (char *)NULL);
+		_exit(127);
+	}
+	/*
+	 * Fault the pages back one by one, from the end, slowly enough for the
+	 * unload to evict some of them meanwhile. A read that takes over 20 us
+	 * was a fault to device memory.
+	 */
+	for (i = npages; i-- > 0; ) {
+		size_t word = i * page_size / sizeof(*buf);
+
+		t = now_ms();
+		seen = buf[word];
+		faulted += now_ms() - t > 0.02;
+		wrong += seen != ((word * 0x9e3779b97f4a7c15ULL) ^ 0x10ad);
+		usleep(100);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	check(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "rmmod pgmap_alloc_sample succeeded with pages on the device");
+	printf("  %lu of %zu pages were faulted back by this process,", faulted, npages);
+	printf(" the others evicted by the unload\n");
+	check(!wrong && matches(buf, bytes, 0x10ad),
+	      "every page came back intact, by fault or by eviction");
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 8;
@@ -266,7 +316,7 @@ int main(int argc, char **argv)
 	round_trip(fd, mib);
 	bad_input(fd);
 	killed_mid_migration();
-	close(fd);
+	unload_with_pages_on_device(fd);
 
 	printf("\npgmap_alloc demo: %s (%d checks, %d failed)\n",
 	       failures ? "FAIL" : "PASS", checks, failures);
