@@ -32,8 +32,9 @@
  *   free_zone_device_folio() tests it, and every return to the gen_pool
  *   test-and-clears it, so a folio that did not come from the pool (a driver
  *   bug) is reported instead of reaching gen_pool_free()'s BUG_ON.
- * - Allocation runs under rcu_read_lock() and checks @dead; its sleeping
- *   part (draining, growing) counts itself in @slow_users before leaving the
+ * - Allocation and hand-back run in RCU read-side sections (the per-CPU
+ *   cache lock is one too) and allocation checks @dead; its sleeping part
+ *   (draining, growing) counts itself in @slow_users before leaving the
  *   RCU section. Destroy sets @dead, waits for a grace period and for
  *   @slow_users to drop to zero, so nothing runs on a pool that is going
  *   away. A pool destroyed with pages still out is leaked, like a busy

@@ -12,6 +12,8 @@
  * drop the reference, which frees it back (the hand-back included):
  * - floor:    zone_device_page_init() on a page chosen for free; the work no
  *             allocator can avoid.
+ * - request:  pgmap_request_folio() on a page chosen for free: the mm core's
+ *             part of pgmap_alloc, without the pool.
  * - freelist: a spinlock-protected LIFO list threaded through
  *             zone_device_data (lib/test_hmm.c, nouveau).
  * - bitmap:   a spinlock-protected bitmap searched with find_first_zero_bit()

@@ -846,6 +846,7 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 #endif
 }
 
+#ifdef CONFIG_FAULT_INJECTION
 static int grow_by_spare_now(struct pgmap_alloc *pa, void *data)
 {
 	struct grow_ctx *ctx = data;
@@ -858,6 +859,7 @@ static const struct pgmap_alloc_ops grow_now_ops = {
 	.grow = grow_by_spare_now,
 	.release = count_released_pgmap,
 };
+#endif
 
 /*
  * The same through the growth path: an allocation from an empty pool whose
