@@ -139,9 +139,9 @@ static struct dentry *pgmap_alloc_debugfs_root;
 /*
  * Bottom-up requests smaller than a pageblock (2 MiB on x86-64, the unit the
  * page allocator also keeps whole for huge pages) go into holes of
- * pageblocks already in use when they can, so that free pageblocks stay whole for large
- * requests: the search steps over up to this many free pageblocks before it
- * settles for one.
+ * pageblocks already in use when they can, so that free pageblocks stay
+ * whole for large requests: the search steps over up to this many free
+ * pageblocks before it settles for one.
  */
 #define PGMAP_ALLOC_FREE_BLOCK_SKIPS	64
 
@@ -451,9 +451,13 @@ static int pgmap_alloc_issue_failed(struct pgmap_alloc_chunk *chunk,
  * Put the @nr_pages pages at @offset of @chunk, which the pool has reserved
  * in the gen_pool and marked issued, into service. On failure none stays in
  * service, and the pages go back as pgmap_alloc_issue_failed() says.
+ * Inlined: the per-CPU fast path calls it for one page, and under emulation
+ * a call costs as much as the rest of that path.
  */
-static int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
-			     unsigned long nr_pages, struct page **pages)
+static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
+					     pgoff_t offset,
+					     unsigned long nr_pages,
+					     struct page **pages)
 {
 	struct pgmap_alloc *pa = chunk->pa;
 	struct folio *folio;
@@ -512,8 +516,6 @@ static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 {
 	struct pgmap_alloc_cached cached;
 	struct pgmap_alloc_cache *cache;
-	struct folio *folio;
-	pgoff_t offset;
 	int ret = -ENOENT;
 
 	local_lock(&pgmap_alloc_cpu_lock);
@@ -523,20 +525,10 @@ static int pgmap_alloc_from_cache(struct pgmap_alloc *pa, struct page **page)
 	while (ret == -ENOENT && cache->nr) {
 		/* The highest page, as top-down placement would take */
 		cached = cache->pages[--cache->nr];
-		offset = cached.addr - cached.chunk->base;
-		/* pgmap_alloc_issue() for one page, without a call */
-		folio = pgmap_request_folio(cached.chunk->pgmap, offset, 0);
-		if (!IS_ERR(folio)) {
-			this_cpu_inc(pa->stats->in_use[0]);
-			trace_pgmap_alloc_alloc(pa, cached.chunk->pgmap, offset, 1);
-			*page = &folio->page;
-			ret = 0;
-		} else {
-			ret = pgmap_alloc_issue_failed(cached.chunk, offset, 1,
-						       PTR_ERR(folio));
-			if (ret == -EBUSY)
-				ret = -ENOENT;
-		}
+		ret = pgmap_alloc_issue(cached.chunk,
+					cached.addr - cached.chunk->base, 1, page);
+		if (ret == -EBUSY)
+			ret = -ENOENT;
 	}
 	if (ret && ret != -ENOENT)
 		pgmap_alloc_count_failure(pa, 1, ret);
@@ -574,7 +566,7 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
 			    unsigned int align_order, struct page **pages)
 {
-	int ret = -ENOMEM;
+	int ret;
 
 	mutex_lock(&pa->grow_lock);
 	/* Another caller may have drained or grown the pool while we waited. */
@@ -612,8 +604,8 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 	/* Failures are counted while @pa is sure to be alive. */
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
-	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp) &&
-	    !READ_ONCE(pa->dead)) {
+	/* -ENOMEM, not -ENODEV: the pool was alive when we looked */
+	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp)) {
 		atomic_inc(&pa->slow_users);
 		slow = true;
 	} else if (ret) {

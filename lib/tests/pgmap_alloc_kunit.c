@@ -562,7 +562,11 @@ struct churn_thread {
 	int error;			/* what stopped it */
 };
 
-/* Allocate and free until the pool refuses, holding a few folios at a time. */
+/*
+ * Allocate and free until the pool refuses with anything but -ENOMEM,
+ * holding up to 8 folios at a time: t->holding is completed once it holds
+ * 8. It frees them once t->release is completed.
+ */
 static int churn_until_refused(void *data)
 {
 	struct churn_thread *t = data;
@@ -580,13 +584,32 @@ static int churn_until_refused(void *data)
 			put_page_folio(&held[i % 8]->page);
 		held[i++ % 8] = IS_ERR(folio) ? NULL : folio;
 		t->allocated += !IS_ERR(folio);
+		if (t->allocated == 8)
+			complete(&t->holding);
 		cond_resched();
 	}
+	wait_for_completion(&t->release);
 	for (i = 0; i < 8; i++)
 		if (held[i])
 			put_page_folio(&held[i]->page);
 	complete(&t->done);
 	return 0;
+}
+
+/* Start two churn_until_refused() threads on @pa. */
+static void start_churning(struct kunit *test, struct pgmap_alloc *pa,
+			   struct churn_thread *t)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		t[i].pa = pa;
+		init_completion(&t[i].holding);
+		init_completion(&t[i].release);
+		init_completion(&t[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_until_refused, &t[i],
+							    "pgmap_churn%d", i)));
+	}
 }
 
 /*
@@ -602,12 +625,10 @@ static void pgmap_alloc_unmap_while_allocating(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
-	for (i = 0; i < 2; i++) {
-		t[i].pa = pa;
-		init_completion(&t[i].done);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_until_refused, &t[i],
-							    "pgmap_churn%d", i)));
-	}
+	start_churning(test, pa, t);
+	/* They may free their folios as soon as they are refused. */
+	for (i = 0; i < 2; i++)
+		complete(&t[i].release);
 	msleep(100);
 	pgmap_kunit_unmap_async(dev);
 	for (i = 0; i < 2; i++) {
@@ -620,39 +641,6 @@ static void pgmap_alloc_unmap_while_allocating(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
 			t[0].allocated + t[1].allocated);
 	pgmap_alloc_destroy(pa);
-}
-
-/*
- * Allocate and free until refused, holding 7 or 8 folios once t->holding is
- * completed; free them once t->release is.
- */
-static int churn_holding_folios(void *data)
-{
-	struct churn_thread *t = data;
-	struct folio *held[8] = {};
-	unsigned int i;
-
-	for (i = 0; ; i++) {
-		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
-
-		if (IS_ERR(folio)) {
-			t->error = PTR_ERR(folio);
-			break;
-		}
-		t->allocated++;
-		if (held[i % 8])
-			put_page_folio(&held[i % 8]->page);
-		held[i % 8] = folio;
-		if (i == 7)
-			complete(&t->holding);
-		cond_resched();
-	}
-	wait_for_completion(&t->release);
-	for (i = 0; i < 8; i++)
-		if (held[i])
-			put_page_folio(&held[i]->page);
-	complete(&t->done);
-	return 0;
 }
 
 /*
@@ -673,14 +661,7 @@ static void pgmap_alloc_destroy_while_allocating(struct kunit *test)
 		struct churn_thread t[2] = {};
 
 		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
-		for (i = 0; i < 2; i++) {
-			t[i].pa = pa;
-			init_completion(&t[i].holding);
-			init_completion(&t[i].release);
-			init_completion(&t[i].done);
-			KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_holding_folios, &t[i],
-								    "pgmap_churn%d", i)));
-		}
+		start_churning(test, pa, t);
 		for (i = 0; i < 2; i++)
 			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].holding,
 									    10 * HZ));
