@@ -9,7 +9,11 @@ import sys
 console, out, kver = sys.argv[1:4]
 figures = {}
 stats = {}
+spread = {}
 for line in open(console, errors="replace"):
+    m = re.search(r"pgmap_alloc_bench: churn (\S+) (\d+)%: (\d+\.\.\d+)%", line)
+    if m:
+        spread[(m.group(1), int(m.group(2)))] = m.group(3)
     m = re.search(r"pgmap_alloc_bench: (\S+/\S+) (\d+) (\S+)", line)
     if m:
         figures[m.group(1)] = (int(m.group(2)), m.group(3))
@@ -24,6 +28,13 @@ def get(name):
     return figures.get(name, (None, None))[0]
 
 
+def paired(label, size, pct):
+    """The median of the ratios within each repetition, which the guest
+    reports in percent."""
+    value = get(f"ratio/{label}/{size}GiB/{pct}%")
+    return value / 100 if value is not None else None
+
+
 def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
@@ -31,27 +42,23 @@ def ratio(a, b):
 allocs = ["floor", "request", "freelist", "bitmap", "genpool", "pgmap_alloc"]
 sizes = sorted({int(k.split("/")[2][:-3]) for k in figures if "/order0/" in k})
 print(f"pgmap_alloc benchmark, Linux {kver}, QEMU TCG, 2 vCPUs (median ns/op; "
-      "2cpu: ops/ms of both CPUs)")
+      "ratios: median of the ratios within each repetition)")
 print(f"{'pool':>6} {'full':>4} " + " ".join(f"{a:>11}" for a in allocs) +
-      f" {'vs floor':>8} {'vs list':>8} {'2cpu/list':>9}")
+      f" {'vs floor':>8} {'vs list':>8} {'2cpu/list':>9} {'floor/list':>10}")
 for size in sizes:
     for pct in (0, 50, 95):
         base = f"/order0/{size}GiB/{pct}%"
         row = [get(a + base + "/1cpu") for a in allocs]
         if not any(row):
             continue
-        p = get("pgmap_alloc" + base + "/1cpu")
-        vs_floor = ratio(p, get("floor" + base + "/1cpu"))
-        vs_list = ratio(p, get("freelist" + base + "/1cpu"))
-        tp = ratio(get("pgmap_alloc" + base + "/2cpu"), get("freelist" + base + "/2cpu"))
-        for name, value in (("vs-floor", vs_floor), ("vs-freelist", vs_list),
-                            ("2cpu-throughput-vs-freelist", tp)):
-            if value is not None:
-                results.append({"name": f"ratio/{name}/{size}GiB/{pct}%",
-                                "value": value, "unit": "x"})
+        vs_floor = paired("pgmap_alloc-vs-floor-1cpu", size, pct)
+        vs_list = paired("pgmap_alloc-vs-freelist-1cpu", size, pct)
+        tp = paired("pgmap_alloc-vs-freelist-2cpu-throughput", size, pct)
+        # What no allocator can beat: the floor's own two-CPU throughput
+        ceil = paired("floor-vs-freelist-2cpu-throughput", size, pct)
         print(f"{size:>4}Gi {pct:>3}% " +
               " ".join(f"{v if v is not None else '-':>11}" for v in row) +
-              f" {vs_floor or '-':>8} {vs_list or '-':>8} {tp or '-':>9}")
+              f" {vs_floor or '-':>8} {vs_list or '-':>8} {tp or '-':>9} {ceil or '-':>10}")
 
 flat = ratio(get("pgmap_alloc/order0/64GiB/95%/1cpu"), get("pgmap_alloc/order0/1GiB/0%/1cpu"))
 flat_gp = ratio(get("genpool/order0/64GiB/95%/1cpu"), get("genpool/order0/1GiB/0%/1cpu"))
@@ -64,11 +71,14 @@ for size in sizes:
     o9 = get(f"pgmap_alloc/order9/{size}GiB/0%/1cpu")
     if o9:
         print(f"order-9 range (512 folios) + free, {size} GiB: {o9} ns")
-print("\norder-9 requests that succeed after churn (share of the free memory):")
+print("\norder-9 requests that succeed after churn (share of the free memory, "
+      "median over seeds [range]):")
 for pct in (50, 75, 90):
-    a = get(f"pgmap_alloc/order9-after-churn/{pct}%")
-    g = get(f"genpool/order9-after-churn/{pct}%")
-    print(f"  {pct}% full: pgmap_alloc {a}%, gen_pool first-fit {g}%")
+    cells = []
+    for name in ("pgmap_alloc", "genpool", "segregated"):
+        value = get(f"{name}/order9-after-churn/{pct}%")
+        cells.append(f"{name} {value}% [{spread.get((name, pct), '?')}]")
+    print(f"  {pct}% full: " + ", ".join(cells))
 if stats.get("size"):
     bits = stats["metadata_bitmap_bytes"] * 8 / stats["size"]
     results.append({"name": "memory/bits-per-page", "value": bits, "unit": "bits"})

@@ -18,7 +18,7 @@ stage 3/4 "making the initramfs"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/bench-initramfs.cpio.gz" \
 	"$TOP/scripts/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"
 stage 4/4 "running the benchmark in QEMU, 2 vCPUs, sizes $sizes GiB (console: $console)"
-QEMU_MEM=${QEMU_MEM:-6G} "$TOP/scripts/boot-qemu.sh" "$kernel" \
+QEMU_MEM=${QEMU_MEM:-9G} "$TOP/scripts/boot-qemu.sh" "$kernel" \
 	"$BUILD/bench-initramfs.cpio.gz" "$console" 5400 "bench_sizes=$sizes" \
 	${BENCH_ARGS:+"bench_args=$BENCH_ARGS"}
 grep -aq 'pgmap_alloc_bench: done' "$console" ||

@@ -21,9 +21,11 @@
  * - genpool:  raw gen_pool first-fit, no layer on top.
  * - pgmap_alloc: pgmap_alloc_folio().
  * Each is measured with the pool 0%, 50% and 95% full (a random pattern of
- * pages held), on one CPU and on two at once. Fragmentation: after random
+ * pages held), on one CPU and on two at once, each on a pgmap of its own so
+ * that their repetitions can be interleaved. Fragmentation: after random
  * churn of mixed orders at 50, 75 and 90% occupancy, how much of the free
- * memory can still be had as order-9 (2 MiB) ranges.
+ * memory can still be had as order-9 (2 MiB) ranges, for pgmap_alloc, gen_pool
+ * first fit and a model of order-segregated placement.
  */
 
 #include <linux/genalloc.h>
@@ -52,41 +54,65 @@ static unsigned int reps = 9;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions; the median is reported");
 
+static unsigned int churn_seeds = 7;
+module_param(churn_seeds, uint, 0444);
+MODULE_PARM_DESC(churn_seeds, "Random churns per occupancy; the median is reported");
+
 #define BENCH_MAX_REPS	15
 #define BENCH_GEN_BASE	BIT(40)		/* gen_pool address of offset 0 */
 
-static struct {
+/* One DEVICE_PRIVATE pgmap, owned by one allocator */
+struct bench_map {
 	struct dev_pagemap pgmap;
 	struct resource *res;
 	unsigned long first_pfn;
 	unsigned long nr_pages;
-	/* The page_free of the allocator being measured */
+	/* The page_free of the allocator that owns the map */
 	void (*page_free)(struct page *page);
-} bench;
+};
+
+enum {
+	BENCH_FLOOR,
+	BENCH_REQUEST,
+	BENCH_FREELIST,
+	BENCH_BITMAP,
+	BENCH_GENPOOL,
+	BENCH_POOL,
+	NR_BENCH_ALLOCATORS
+};
+
+/*
+ * Each allocator has a pgmap of its own, so that all of them can be set up
+ * at once and their repetitions interleaved: a slow spell of the host then
+ * costs every allocator alike, instead of skewing the ratios of the one that
+ * happened to run in it. floor and request need two pages only.
+ */
+static struct bench_map maps[NR_BENCH_ALLOCATORS];
 
 static void bench_report(const char *name, u64 value, const char *unit)
 {
 	pr_info("pgmap_alloc_bench: %s %llu %s\n", name, value, unit);
 }
 
-static struct page *bench_page(unsigned long offset)
+static struct page *bench_page(const struct bench_map *m, unsigned long offset)
 {
-	return pfn_to_page(bench.first_pfn + offset);
+	return pfn_to_page(m->first_pfn + offset);
 }
 
 /* floor: one page per measuring thread */
-static struct page *floor_pages[2];
-
 static struct page *floor_alloc(int thread)
 {
-	zone_device_page_init(floor_pages[thread]);
-	return floor_pages[thread];
+	struct page *page = bench_page(&maps[BENCH_FLOOR], thread);
+
+	zone_device_page_init(page);
+	return page;
 }
 
 /* request: pgmap_request_folio() on a page chosen for free */
 static struct page *request_alloc(int thread)
 {
-	struct folio *folio = pgmap_request_folio(&bench.pgmap, thread, 0);
+	struct folio *folio = pgmap_request_folio(&maps[BENCH_REQUEST].pgmap,
+						  thread, 0);
 
 	return IS_ERR(folio) ? NULL : &folio->page;
 }
@@ -123,23 +149,24 @@ static unsigned long *bitmap;
 
 static struct page *bitmap_alloc_page(int thread)
 {
+	const struct bench_map *m = &maps[BENCH_BITMAP];
 	unsigned long bit;
 
 	spin_lock(&bitmap_lock);
-	bit = find_first_zero_bit(bitmap, bench.nr_pages);
-	if (bit < bench.nr_pages)
+	bit = find_first_zero_bit(bitmap, m->nr_pages);
+	if (bit < m->nr_pages)
 		__set_bit(bit, bitmap);
 	spin_unlock(&bitmap_lock);
-	if (bit >= bench.nr_pages)
+	if (bit >= m->nr_pages)
 		return NULL;
-	zone_device_page_init(bench_page(bit));
-	return bench_page(bit);
+	zone_device_page_init(bench_page(m, bit));
+	return bench_page(m, bit);
 }
 
 static void bitmap_free_page(struct page *page)
 {
 	spin_lock(&bitmap_lock);
-	__clear_bit(page_to_pfn(page) - bench.first_pfn, bitmap);
+	__clear_bit(page_to_pfn(page) - maps[BENCH_BITMAP].first_pfn, bitmap);
 	spin_unlock(&bitmap_lock);
 }
 
@@ -152,13 +179,14 @@ static struct page *genpool_alloc(int thread)
 
 	if (!addr)
 		return NULL;
-	zone_device_page_init(bench_page(addr - BENCH_GEN_BASE));
-	return bench_page(addr - BENCH_GEN_BASE);
+	zone_device_page_init(bench_page(&maps[BENCH_GENPOOL], addr - BENCH_GEN_BASE));
+	return bench_page(&maps[BENCH_GENPOOL], addr - BENCH_GEN_BASE);
 }
 
 static void genpool_free(struct page *page)
 {
-	gen_pool_free(genpool, BENCH_GEN_BASE + page_to_pfn(page) - bench.first_pfn, 1);
+	gen_pool_free(genpool, BENCH_GEN_BASE + page_to_pfn(page) -
+		      maps[BENCH_GENPOOL].first_pfn, 1);
 }
 
 /* pgmap_alloc */
@@ -177,19 +205,21 @@ struct bench_allocator {
 	void (*page_free)(struct page *page);
 };
 
-static const struct bench_allocator allocators[] = {
-	{ "floor", floor_alloc, NULL },
-	{ "request", request_alloc, NULL },
-	{ "freelist", freelist_alloc, freelist_free },
-	{ "bitmap", bitmap_alloc_page, bitmap_free_page },
-	{ "genpool", genpool_alloc, genpool_free },
-	{ "pgmap_alloc", pool_alloc, NULL },
+static const struct bench_allocator allocators[NR_BENCH_ALLOCATORS] = {
+	[BENCH_FLOOR]	 = { "floor", floor_alloc, NULL },
+	[BENCH_REQUEST]	 = { "request", request_alloc, NULL },
+	[BENCH_FREELIST] = { "freelist", freelist_alloc, freelist_free },
+	[BENCH_BITMAP]	 = { "bitmap", bitmap_alloc_page, bitmap_free_page },
+	[BENCH_GENPOOL]	 = { "genpool", genpool_alloc, genpool_free },
+	[BENCH_POOL]	 = { "pgmap_alloc", pool_alloc, NULL },
 };
 
 static void bench_page_free(struct page *page)
 {
-	if (bench.page_free)
-		bench.page_free(page);
+	struct bench_map *m = container_of(page->pgmap, struct bench_map, pgmap);
+
+	if (m->page_free)
+		m->page_free(page);
 }
 
 static vm_fault_t bench_migrate_to_ram(struct vm_fault *vmf)
@@ -202,34 +232,62 @@ static const struct dev_pagemap_ops bench_ops = {
 	.migrate_to_ram = bench_migrate_to_ram,
 };
 
-static int bench_map(unsigned long gib)
+static int bench_map(struct bench_map *m, unsigned long size)
 {
 	void *addr;
 
-	bench.res = request_free_mem_region(&iomem_resource, gib << 30, "pgmap_alloc_bench");
-	if (IS_ERR(bench.res))
-		return PTR_ERR(bench.res);
-	memset(&bench.pgmap, 0, sizeof(bench.pgmap));
-	bench.pgmap.type = MEMORY_DEVICE_PRIVATE;
-	bench.pgmap.range.start = bench.res->start;
-	bench.pgmap.range.end = bench.res->start + (gib << 30) - 1;
-	bench.pgmap.nr_range = 1;
-	bench.pgmap.ops = &bench_ops;
-	bench.pgmap.owner = &bench;
-	addr = memremap_pages(&bench.pgmap, numa_node_id());
+	memset(m, 0, sizeof(*m));
+	m->res = request_free_mem_region(&iomem_resource, size, "pgmap_alloc_bench");
+	if (IS_ERR(m->res))
+		return PTR_ERR(m->res);
+	m->pgmap.type = MEMORY_DEVICE_PRIVATE;
+	m->pgmap.range.start = m->res->start;
+	m->pgmap.range.end = m->res->start + size - 1;
+	m->pgmap.nr_range = 1;
+	m->pgmap.ops = &bench_ops;
+	m->pgmap.owner = maps;
+	addr = memremap_pages(&m->pgmap, numa_node_id());
 	if (IS_ERR(addr)) {
-		release_mem_region(bench.res->start, resource_size(bench.res));
+		release_mem_region(m->res->start, resource_size(m->res));
+		m->res = NULL;
 		return PTR_ERR(addr);
 	}
-	bench.first_pfn = PHYS_PFN(bench.pgmap.range.start);
-	bench.nr_pages = pgmap_nr_pages(&bench.pgmap);
+	m->first_pfn = PHYS_PFN(m->pgmap.range.start);
+	m->nr_pages = pgmap_nr_pages(&m->pgmap);
 	return 0;
 }
 
-static void bench_unmap(void)
+static void bench_unmap(struct bench_map *m)
 {
-	memunmap_pages(&bench.pgmap);
-	release_mem_region(bench.res->start, resource_size(bench.res));
+	if (!m->res)
+		return;
+	memunmap_pages(&m->pgmap);
+	release_mem_region(m->res->start, resource_size(m->res));
+	m->res = NULL;
+}
+
+static void bench_unmap_all(void)
+{
+	int a;
+
+	for (a = 0; a < NR_BENCH_ALLOCATORS; a++)
+		bench_unmap(&maps[a]);
+}
+
+/* @gib of device memory for each allocator, two pages for floor and request */
+static int bench_map_all(unsigned long gib)
+{
+	int a, ret = 0;
+
+	for (a = 0; a < NR_BENCH_ALLOCATORS && !ret; a++) {
+		if (a == BENCH_FLOOR || a == BENCH_REQUEST)
+			ret = bench_map(&maps[a], PAGES_PER_SUBSECTION << PAGE_SHIFT);
+		else
+			ret = bench_map(&maps[a], gib << 30);
+	}
+	if (ret)
+		bench_unmap_all();
+	return ret;
 }
 
 /* The same random pattern of held pages for every allocator. */
@@ -238,94 +296,123 @@ static bool bench_held(unsigned long offset, unsigned int percent)
 	return (hash_64(offset, 32) % 100) < percent;
 }
 
-/*
- * Hold @percent of the pages through allocator @a, and return how they are
- * held: pgmap_alloc's as folios in *@held; the others as allocator state.
- */
-static int bench_occupy(const struct bench_allocator *a, unsigned int percent,
-			struct page ***held, unsigned long *nr_held)
+/* What one allocator holds while it is measured */
+struct bench_held {
+	struct page **pages;	/* pgmap_alloc's, as folios */
+	unsigned long nr;
+};
+
+static void bench_release(int a, unsigned int percent, struct bench_held *held)
 {
-	unsigned long i, n = bench.nr_pages;
-	struct page **pages = NULL;
+	unsigned long i;
+
+	for (i = 0; i < held->nr; i++) {
+		unlock_page(held->pages[i]);
+		put_page(held->pages[i]);
+	}
+	vfree(held->pages);
+	maps[a].page_free = NULL;
+	switch (a) {
+	case BENCH_BITMAP:
+		bitmap_free(bitmap);
+		break;
+	case BENCH_GENPOOL:
+		/* gen_pool_destroy() insists on an empty pool. */
+		for (i = 0; i < maps[a].nr_pages; i++)
+			if (bench_held(i, percent))
+				gen_pool_free(genpool, BENCH_GEN_BASE + i, 1);
+		gen_pool_destroy(genpool);
+		break;
+	case BENCH_POOL:
+		pgmap_alloc_destroy(pool);
+		break;
+	}
+}
+
+/*
+ * Hold @percent of the pages of allocator @a's pgmap: pgmap_alloc's as
+ * folios in @held; the others' as allocator state. Nothing is left set up
+ * on failure.
+ */
+static int bench_occupy(int a, unsigned int percent, struct bench_held *held)
+{
+	const struct bench_map *m = &maps[a];
+	unsigned long i, n = m->nr_pages;
+	struct page **pages;
 	int ret;
 
-	*held = NULL;
-	*nr_held = 0;
-	if (a->alloc == freelist_alloc) {
+	held->pages = NULL;
+	held->nr = 0;
+	switch (a) {
+	case BENCH_FREELIST:
 		freelist_head = NULL;
 		for (i = n; i-- > 0; )
 			if (!bench_held(i, percent))
-				freelist_free(bench_page(i));
-	} else if (a->alloc == bitmap_alloc_page) {
+				freelist_free(bench_page(m, i));
+		break;
+	case BENCH_BITMAP:
 		bitmap = bitmap_zalloc(n, GFP_KERNEL);
 		if (!bitmap)
 			return -ENOMEM;
 		for (i = 0; i < n; i++)
 			if (bench_held(i, percent))
 				__set_bit(i, bitmap);
-	} else if (a->alloc == genpool_alloc) {
+		break;
+	case BENCH_GENPOOL:
 		genpool = gen_pool_create(0, NUMA_NO_NODE);
-		if (!genpool || gen_pool_add(genpool, BENCH_GEN_BASE, n, NUMA_NO_NODE))
+		if (!genpool)
 			return -ENOMEM;
+		if (gen_pool_add(genpool, BENCH_GEN_BASE, n, NUMA_NO_NODE)) {
+			gen_pool_destroy(genpool);
+			return -ENOMEM;
+		}
 		for (i = 0; i < n; i++) {
 			struct genpool_data_fixed at = { .offset = i };
 
 			if (bench_held(i, percent) &&
 			    !gen_pool_alloc_algo(genpool, 1, gen_pool_fixed_alloc, &at))
-				return -ENOMEM;
+				break;
 		}
-	} else if (a->alloc == pool_alloc) {
-		pool = pgmap_alloc_init(&bench.pgmap, "bench");
+		if (i < n) {
+			while (i-- > 0)
+				if (bench_held(i, percent))
+					gen_pool_free(genpool, BENCH_GEN_BASE + i, 1);
+			gen_pool_destroy(genpool);
+			return -ENOMEM;
+		}
+		break;
+	case BENCH_POOL:
+		pool = pgmap_alloc_init(&maps[a].pgmap, "bench");
 		if (IS_ERR(pool))
 			return PTR_ERR(pool);
 		pages = vmalloc_array(n, sizeof(*pages));
-		if (!pages)
+		if (!pages) {
+			pgmap_alloc_destroy(pool);
 			return -ENOMEM;
+		}
 		for (i = 0; i < n; i += MAX_ORDER_NR_PAGES) {
 			ret = pgmap_alloc_range(pool, min(n - i, MAX_ORDER_NR_PAGES),
 						GFP_KERNEL, pages + i);
-			if (ret)
+			if (ret) {
+				held->pages = pages;
+				held->nr = i;
+				bench_release(a, percent, held);
 				return ret;
+			}
 		}
 		for (i = 0; i < n; i++) {
 			if (bench_held(page_pgmap_offset(pages[i]), percent)) {
-				pages[(*nr_held)++] = pages[i];
+				pages[held->nr++] = pages[i];
 				continue;
 			}
 			unlock_page(pages[i]);
 			put_page(pages[i]);
 		}
-		*held = pages;
-	} else {
-		for (i = 0; i < ARRAY_SIZE(floor_pages); i++)
-			floor_pages[i] = bench_page(i);
+		held->pages = pages;
+		break;
 	}
-	bench.page_free = a->page_free;
+	maps[a].page_free = allocators[a].page_free;
 	return 0;
-}
-
-static void bench_release(const struct bench_allocator *a, unsigned int percent,
-			  struct page **held, unsigned long nr_held)
-{
-	unsigned long i;
-
-	for (i = 0; i < nr_held; i++) {
-		unlock_page(held[i]);
-		put_page(held[i]);
-	}
-	vfree(held);
-	bench.page_free = NULL;
-	if (a->alloc == bitmap_alloc_page) {
-		bitmap_free(bitmap);
-	} else if (a->alloc == genpool_alloc) {
-		/* gen_pool_destroy() insists on an empty pool. */
-		for (i = 0; i < bench.nr_pages; i++)
-			if (bench_held(i, percent))
-				gen_pool_free(genpool, BENCH_GEN_BASE + i, 1);
-		gen_pool_destroy(genpool);
-	} else if (a->alloc == pool_alloc) {
-		pgmap_alloc_destroy(pool);
-	}
 }
 
 /* @iters operations of @a on this CPU; returns the time in ns, 0 if one failed. */
@@ -404,37 +491,88 @@ static u64 bench_two_cpus(const struct bench_allocator *a)
 	return max(t[0].ns, t[1].ns);
 }
 
-static void bench_allocator(const struct bench_allocator *a, unsigned long gib,
-			    unsigned int percent)
+/*
+ * The median over the repetitions of t[@a][r] / t[@b][r], in percent: each
+ * ratio is of two timings taken one right after the other, so it holds up
+ * better than the ratio of two medians when the host's speed drifts. For
+ * throughput, pass the allocators the other way round.
+ */
+static void bench_paired(u64 t[][BENCH_MAX_REPS], int a, int b,
+			 const char *label, unsigned long gib, unsigned int percent)
 {
-	u64 one[BENCH_MAX_REPS], two[BENCH_MAX_REPS];
-	unsigned long nr_held;
-	struct page **held;
+	u64 ratios[BENCH_MAX_REPS];
 	char name[96];
 	unsigned int r;
-	int ret;
 
-	ret = bench_occupy(a, percent, &held, &nr_held);
-	if (ret) {
-		pr_err("pgmap_alloc_bench: %s at %u%% of %lu GiB: setup failed (%d)\n",
-		       a->name, percent, gib, ret);
-		return;
-	}
-	/* Untimed first: caches, TLBs and the emulator's translations warm up. */
-	bench_loop(a, 0);
 	for (r = 0; r < reps; r++) {
-		one[r] = bench_loop(a, 0);
-		two[r] = num_online_cpus() >= 2 ? bench_two_cpus(a) : 0;
+		if (!t[a][r] || !t[b][r])
+			return;
+		ratios[r] = div64_u64(t[a][r] * 100, t[b][r]);
 	}
-	bench_release(a, percent, held, nr_held);
+	snprintf(name, sizeof(name), "ratio/%s/%luGiB/%u%%", label, gib, percent);
+	bench_report(name, median(ratios, reps), "%");
+}
 
-	snprintf(name, sizeof(name), "%s/order0/%luGiB/%u%%/1cpu", a->name, gib, percent);
-	bench_report(name, median(one, reps) / iters, "ns/op");
-	if (two[0]) {
-		/* Operations per millisecond by both CPUs together */
-		snprintf(name, sizeof(name), "%s/order0/%luGiB/%u%%/2cpu", a->name, gib, percent);
-		bench_report(name, 2ULL * iters * NSEC_PER_MSEC / median(two, reps), "ops/ms");
+/*
+ * Every allocator at @percent occupancy of @gib, with repetition r of all
+ * of them run before repetition r + 1 of any.
+ */
+static void bench_occupancy(unsigned long gib, unsigned int percent)
+{
+	static u64 one[NR_BENCH_ALLOCATORS][BENCH_MAX_REPS];
+	static u64 two[NR_BENCH_ALLOCATORS][BENCH_MAX_REPS];
+	struct bench_held held[NR_BENCH_ALLOCATORS];
+	bool two_cpus = num_online_cpus() >= 2;
+	int a, ready, ret = 0;
+	char name[96];
+	unsigned int r;
+
+	for (ready = 0; ready < NR_BENCH_ALLOCATORS && !ret; ready++) {
+		ret = bench_occupy(ready, percent, &held[ready]);
+		if (ret)
+			pr_err("pgmap_alloc_bench: %s at %u%% of %lu GiB: setup failed (%d)\n",
+			       allocators[ready].name, percent, gib, ret);
 	}
+	if (ret)
+		goto out;
+
+	/* Untimed first: caches, TLBs and the emulator's translations warm up. */
+	for (a = 0; a < NR_BENCH_ALLOCATORS; a++)
+		bench_loop(&allocators[a], 0);
+	for (r = 0; r < reps; r++) {
+		for (a = 0; a < NR_BENCH_ALLOCATORS; a++) {
+			one[a][r] = bench_loop(&allocators[a], 0);
+			two[a][r] = two_cpus ? bench_two_cpus(&allocators[a]) : 0;
+		}
+	}
+
+	bench_paired(one, BENCH_POOL, BENCH_FLOOR, "pgmap_alloc-vs-floor-1cpu",
+		     gib, percent);
+	bench_paired(one, BENCH_POOL, BENCH_FREELIST, "pgmap_alloc-vs-freelist-1cpu",
+		     gib, percent);
+	if (two_cpus) {
+		/* Throughput: the inverse of the time both CPUs took */
+		bench_paired(two, BENCH_FREELIST, BENCH_POOL,
+			     "pgmap_alloc-vs-freelist-2cpu-throughput", gib, percent);
+		bench_paired(two, BENCH_FREELIST, BENCH_FLOOR,
+			     "floor-vs-freelist-2cpu-throughput", gib, percent);
+	}
+	for (a = 0; a < NR_BENCH_ALLOCATORS; a++) {
+		snprintf(name, sizeof(name), "%s/order0/%luGiB/%u%%/1cpu",
+			 allocators[a].name, gib, percent);
+		bench_report(name, median(one[a], reps) / iters, "ns/op");
+		if (!two[a][0])
+			continue;
+		/* Operations per millisecond by both CPUs together */
+		snprintf(name, sizeof(name), "%s/order0/%luGiB/%u%%/2cpu",
+			 allocators[a].name, gib, percent);
+		bench_report(name, 2ULL * iters * NSEC_PER_MSEC / median(two[a], reps),
+			     "ops/ms");
+	}
+out:
+	/* The one that failed, if any, is not set up. */
+	for (a = 0; a < ready - !!ret; a++)
+		bench_release(a, percent, &held[a]);
 }
 
 /* Order-9 ranges from pgmap_alloc: allocate 512 pages and free them. */
@@ -445,7 +583,7 @@ static void bench_order9(unsigned long gib)
 	unsigned int r, i, j, n = max(iters / 512, 8U);
 	char name[64];
 
-	pool = pgmap_alloc_init(&bench.pgmap, "bench");
+	pool = pgmap_alloc_init(&maps[BENCH_POOL].pgmap, "bench");
 	if (!pages || IS_ERR(pool))
 		goto out;
 	for (r = 0; r < reps; r++) {
@@ -474,6 +612,9 @@ struct churn_ops {
 	const char *name;
 	bool (*alloc)(unsigned int order, unsigned long *handle);
 	void (*free)(unsigned long handle, unsigned int order);
+	/* An empty allocator over pgmap_alloc's pgmap; cleans up on failure */
+	int (*setup)(void);
+	void (*teardown)(void);
 };
 
 /* Room for the pages of the largest range churn asks for */
@@ -513,9 +654,119 @@ static void churn_genpool_free(unsigned long handle, unsigned int order)
 	gen_pool_free(genpool, handle, 1UL << order);
 }
 
+/*
+ * segregated: a model of the best placement we know that uses nothing but
+ * the request's order, to tell what placement alone can do in this churn.
+ * Each pageblock holds ranges of one order only, and a request goes to the
+ * fullest pageblock of its order with room, a free pageblock only when none
+ * has any. It needs a free count and an order per pageblock and scans all of
+ * them, so it is no allocator for drivers; only a yardstick.
+ */
+static struct {
+	unsigned long *map;
+	unsigned int *nr_free;		/* per pageblock */
+	u8 *order;			/* per pageblock in use */
+	unsigned long nr_blocks;
+} seg;
+
+static unsigned long seg_fit(unsigned long block, unsigned int order)
+{
+	unsigned long start = block * pageblock_nr_pages;
+
+	return bitmap_find_next_zero_area(seg.map, start + pageblock_nr_pages,
+					  start, 1UL << order, (1UL << order) - 1);
+}
+
+static bool churn_seg_alloc(unsigned int order, unsigned long *handle)
+{
+	unsigned long b, best = seg.nr_blocks, bit, nr = 1UL << order;
+
+	for (b = 0; b < seg.nr_blocks; b++) {
+		if (seg.nr_free[b] == pageblock_nr_pages || seg.order[b] != order ||
+		    seg.nr_free[b] < nr ||
+		    (best < seg.nr_blocks && seg.nr_free[b] >= seg.nr_free[best]))
+			continue;
+		if (seg_fit(b, order) < (b + 1) * pageblock_nr_pages)
+			best = b;
+	}
+	for (b = 0; best == seg.nr_blocks && b < seg.nr_blocks; b++)
+		if (seg.nr_free[b] == pageblock_nr_pages)
+			best = b;
+	if (best == seg.nr_blocks)
+		return false;
+	bit = seg_fit(best, order);
+	bitmap_set(seg.map, bit, nr);
+	seg.nr_free[best] -= nr;
+	seg.order[best] = order;
+	*handle = bit;
+	return true;
+}
+
+static void churn_seg_free(unsigned long handle, unsigned int order)
+{
+	bitmap_clear(seg.map, handle, 1UL << order);
+	seg.nr_free[handle / pageblock_nr_pages] += 1UL << order;
+}
+
+static void churn_seg_teardown(void)
+{
+	bitmap_free(seg.map);
+	kvfree(seg.nr_free);
+	kvfree(seg.order);
+}
+
+static int churn_seg_setup(void)
+{
+	unsigned long b;
+
+	seg.nr_blocks = maps[BENCH_POOL].nr_pages / pageblock_nr_pages;
+	seg.map = bitmap_zalloc(maps[BENCH_POOL].nr_pages, GFP_KERNEL);
+	seg.nr_free = kvmalloc_array(seg.nr_blocks, sizeof(*seg.nr_free), GFP_KERNEL);
+	seg.order = kvzalloc(seg.nr_blocks, GFP_KERNEL);
+	if (!seg.map || !seg.nr_free || !seg.order) {
+		churn_seg_teardown();
+		return -ENOMEM;
+	}
+	for (b = 0; b < seg.nr_blocks; b++)
+		seg.nr_free[b] = pageblock_nr_pages;
+	return 0;
+}
+
+static int churn_pool_setup(void)
+{
+	pool = pgmap_alloc_init(&maps[BENCH_POOL].pgmap, "bench");
+	return PTR_ERR_OR_ZERO(pool);
+}
+
+static void churn_pool_teardown(void)
+{
+	pgmap_alloc_destroy(pool);
+}
+
+static int churn_genpool_setup(void)
+{
+	genpool = gen_pool_create(0, NUMA_NO_NODE);
+	if (!genpool)
+		return -ENOMEM;
+	if (gen_pool_add(genpool, BENCH_GEN_BASE, maps[BENCH_POOL].nr_pages, NUMA_NO_NODE)) {
+		gen_pool_destroy(genpool);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void churn_genpool_teardown(void)
+{
+	gen_pool_destroy(genpool);
+}
+
 static const struct churn_ops churners[] = {
-	{ "pgmap_alloc", churn_pool_alloc, churn_pool_free },
-	{ "genpool", churn_genpool_alloc, churn_genpool_free },
+	{ "pgmap_alloc", churn_pool_alloc, churn_pool_free,
+	  churn_pool_setup, churn_pool_teardown },
+	{ "genpool", churn_genpool_alloc, churn_genpool_free,
+	  churn_genpool_setup, churn_genpool_teardown },
+	{ "segregated", churn_seg_alloc, churn_seg_free,
+	  churn_seg_setup, churn_seg_teardown },
 };
 
 struct churn_entry {
@@ -536,18 +787,25 @@ static unsigned int churn_order(struct rnd_state *rnd)
 	return 7 + r % 3;
 }
 
-static void bench_churn(const struct churn_ops *c, unsigned int percent)
+/*
+ * Churn @c at @percent occupancy with random seed @seed, then return how
+ * much of the free memory (in %) can still be had as order-9 ranges, or -1.
+ */
+static int bench_churn(const struct churn_ops *c, unsigned int percent, u64 seed)
 {
-	unsigned long n = bench.nr_pages, target = n * percent / 100;
+	unsigned long n = maps[BENCH_POOL].nr_pages, target = n * percent / 100;
 	unsigned long used = 0, nr = 0, possible, got = 0, op, handle;
 	struct churn_entry *held = vmalloc_array(n, sizeof(*held));
 	struct rnd_state rnd;
 	unsigned int order;
-	char name[64];
 
 	if (!held)
-		return;
-	prandom_seed_state(&rnd, 42);
+		return -1;
+	if (c->setup()) {
+		vfree(held);
+		return -1;
+	}
+	prandom_seed_state(&rnd, seed);
 	for (op = 0; op < 20 * (n >> 9) + 50000; op++) {
 		if (used < target || !nr) {
 			order = churn_order(&rnd);
@@ -567,39 +825,51 @@ static void bench_churn(const struct churn_ops *c, unsigned int percent)
 
 	/* How much of the free memory can still be had in 2 MiB ranges? */
 	possible = (n - used) >> 9;
-	pr_info("pgmap_alloc_bench: churn %s %u%%: used %lu of %lu, %lu held\n",
-		c->name, percent, used, n, nr);
 	while (got < possible && c->alloc(9, &handle)) {
 		held[nr].handle = handle;
 		held[nr++].order = 9;
 		got++;
 	}
-	snprintf(name, sizeof(name), "%s/order9-after-churn/%u%%", c->name, percent);
-	bench_report(name, possible ? got * 100 / possible : 100, "%");
-
 	while (nr--)
 		c->free(held[nr].handle, held[nr].order);
 	vfree(held);
+	c->teardown();
+	return possible ? got * 100 / possible : 100;
 }
 
+/*
+ * Each allocator goes through the same churns, one per seed; the outcome
+ * varies a lot from seed to seed, so the median is the figure and the
+ * range is printed beside it.
+ */
 static void bench_fragmentation(void)
 {
 	static const unsigned int percents[] = { 50, 75, 90 };
-	int i;
+	u64 got[BENCH_MAX_REPS];
+	unsigned int nr_seeds = clamp(churn_seeds, 1U, (unsigned int)BENCH_MAX_REPS);
+	unsigned int i, c, s;
+	char name[64];
+	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(percents); i++) {
-		pool = pgmap_alloc_init(&bench.pgmap, "bench");
-		if (IS_ERR(pool))
-			return;
-		bench_churn(&churners[0], percents[i]);
-		pgmap_alloc_destroy(pool);
-
-		genpool = gen_pool_create(0, NUMA_NO_NODE);
-		if (!genpool || gen_pool_add(genpool, BENCH_GEN_BASE, bench.nr_pages,
-					     NUMA_NO_NODE))
-			return;
-		bench_churn(&churners[1], percents[i]);
-		gen_pool_destroy(genpool);
+		for (c = 0; c < ARRAY_SIZE(churners); c++) {
+			for (s = 0; s < nr_seeds; s++) {
+				ret = bench_churn(&churners[c], percents[i], 42 + s);
+				if (ret < 0) {
+					pr_err("pgmap_alloc_bench: churn of %s failed\n",
+					       churners[c].name);
+					return;
+				}
+				got[s] = ret;
+			}
+			snprintf(name, sizeof(name), "%s/order9-after-churn/%u%%",
+				 churners[c].name, percents[i]);
+			bench_report(name, median(got, nr_seeds), "%");
+			/* median() sorted them */
+			pr_info("pgmap_alloc_bench: churn %s %u%%: %llu..%llu%% over %u seeds\n",
+				churners[c].name, percents[i], got[0],
+				got[nr_seeds - 1], nr_seeds);
+		}
 	}
 }
 
@@ -611,7 +881,7 @@ static int __init pgmap_alloc_bench_init(void)
 	static const unsigned int percents[] = { 0, 50, 95 };
 	unsigned long gib, largest = 0;
 	char *list, *cur, *tok;
-	int a, p, ret = 0;
+	int p, ret = 0;
 
 	reps = clamp(reps, 1U, (unsigned int)BENCH_MAX_REPS);
 	list = kstrdup(sizes_gib, GFP_KERNEL);
@@ -622,28 +892,30 @@ static int __init pgmap_alloc_bench_init(void)
 	for (cur = list; (tok = strsep(&cur, ","));) {
 		if (kstrtoul(tok, 0, &gib) || !gib)
 			continue;
-		ret = bench_map(gib);
+		if (fragmentation_only)
+			ret = bench_map(&maps[BENCH_POOL], gib << 30);
+		else
+			ret = bench_map_all(gib);
 		if (ret) {
 			pr_err("pgmap_alloc_bench: cannot map %lu GiB: %d\n", gib, ret);
 			break;
 		}
-		for (a = 0; a < ARRAY_SIZE(allocators) && !fragmentation_only; a++)
-			for (p = 0; p < ARRAY_SIZE(percents); p++)
-				bench_allocator(&allocators[a], gib, percents[p]);
+		for (p = 0; p < ARRAY_SIZE(percents) && !fragmentation_only; p++)
+			bench_occupancy(gib, percents[p]);
 		if (!fragmentation_only)
 			bench_order9(gib);
 		if (gib == 1)
 			bench_fragmentation();
-		bench_unmap();
+		bench_unmap_all();
 		largest = max(largest, gib);
 	}
 	kfree(list);
 
-	if (largest && !bench_map(largest)) {
-		kept_pool = pgmap_alloc_init(&bench.pgmap, "bench");
+	if (largest && !bench_map(&maps[BENCH_POOL], largest << 30)) {
+		kept_pool = pgmap_alloc_init(&maps[BENCH_POOL].pgmap, "bench");
 		if (IS_ERR(kept_pool)) {
 			kept_pool = NULL;
-			bench_unmap();
+			bench_unmap(&maps[BENCH_POOL]);
 		}
 	}
 	pr_info("pgmap_alloc_bench: done\n");
@@ -654,7 +926,7 @@ static void __exit pgmap_alloc_bench_exit(void)
 {
 	if (kept_pool) {
 		pgmap_alloc_destroy(kept_pool);
-		bench_unmap();
+		bench_unmap(&maps[BENCH_POOL]);
 	}
 }
 
