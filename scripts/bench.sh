@@ -4,6 +4,8 @@
 # (2 vCPUs, TCG), print a table and write build/bench.json.
 #   BENCH_SIZES=1,16,64   device memory sizes in GiB
 #   BENCH_ARGS=a=1,b=2    more parameters of pgmap_alloc_bench
+#   QEMU_MEM=9G           guest RAM: four allocators each get a pgmap of the
+#                         largest size, 1 GiB of struct pages per 64 GiB
 . "$(dirname "$0")/common.sh"
 
 sizes=${BENCH_SIZES:-1,16,64}
