@@ -67,8 +67,11 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/pgmap_alloc.h>
 
+/*
+ * Only what cannot be read off the bitmaps: the pages in use are the size
+ * less the free pages, so the fast paths keep no count of them.
+ */
 struct pgmap_alloc_stats {
-	long in_use[NR_PAGE_ORDERS];	/* folios out, by folio order */
 	long failed;			/* allocations that failed */
 };
 
@@ -461,7 +464,6 @@ static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
 					     unsigned long nr_pages,
 					     struct page **pages)
 {
-	struct pgmap_alloc *pa = chunk->pa;
 	struct folio *folio;
 	unsigned long i;
 	int err;
@@ -472,9 +474,8 @@ static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
 			break;
 		pages[i] = &folio->page;
 	}
-	this_cpu_add(pa->stats->in_use[0], i);
 	if (i == nr_pages) {
-		trace_pgmap_alloc_alloc(pa, chunk->pgmap, offset, nr_pages);
+		trace_pgmap_alloc_alloc(chunk->pa, chunk->pgmap, offset, nr_pages);
 		return 0;
 	}
 
@@ -741,7 +742,6 @@ static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_c
 			pgmap_alloc_unreserve(chunk, offset + i);
 		returned++;
 	}
-	this_cpu_sub(chunk->pa->stats->in_use[folio_order(folio)], returned);
 	trace_pgmap_alloc_free(chunk->pa, chunk->pgmap, offset, returned);
 }
 
@@ -813,26 +813,22 @@ static unsigned long pgmap_alloc_bitmap_bytes(struct pgmap_alloc *pa)
 static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 {
 	struct pgmap_alloc *pa = m->private;
-	long in_use[NR_PAGE_ORDERS] = {}, failed = 0;
-	int cpu, order;
+	unsigned long size, free;
+	long failed = 0;
+	int cpu;
 
-	for_each_possible_cpu(cpu) {
-		struct pgmap_alloc_stats *s = per_cpu_ptr(pa->stats, cpu);
-
-		for (order = 0; order < NR_PAGE_ORDERS; order++)
-			in_use[order] += READ_ONCE(s->in_use[order]);
-		failed += READ_ONCE(s->failed);
-	}
+	for_each_possible_cpu(cpu)
+		failed += READ_ONCE(per_cpu_ptr(pa->stats, cpu)->failed);
 
 	mutex_lock(&pa->lock);
+	size = gen_pool_size(pa->pool);
+	free = pgmap_alloc_free_pages(pa);
 	seq_printf(m, "pgmaps: %zu\n", list_count_nodes(&pa->chunks));
-	seq_printf(m, "size: %zu\n", gen_pool_size(pa->pool));
-	seq_printf(m, "free: %lu\n", pgmap_alloc_free_pages(pa));
+	seq_printf(m, "size: %lu\n", size);
+	seq_printf(m, "free: %lu\n", free);
 	seq_printf(m, "cached: %lu\n", pgmap_alloc_nr_cached(pa));
-	for (order = 0; order < NR_PAGE_ORDERS; order++)
-		if (in_use[order])
-			seq_printf(m, "in_use_order_%d: %ld\n", order,
-				   in_use[order]);
+	/* A snapshot: both can move between the two reads */
+	seq_printf(m, "in_use: %lu\n", size - min(free, size));
 	seq_printf(m, "failures: %ld\n", failed);
 	/* The allocator's own memory: two bits per page and a per-CPU part */
 	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
