@@ -79,15 +79,17 @@ struct pgmap_alloc_stats {
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
-	unsigned long addr;		/* in the gen_pool: chunk->base + offset */
+	pgoff_t offset;
 };
 
 /*
  * Only task context on its own CPU touches a cache, under
  * pgmap_alloc_cpu_lock. Interrupt context bypasses the caches; other CPUs
  * empty a cache by queueing @drain_work on its CPU. @pages is sorted by
- * ascending address: the highest page, which top-down placement hands out
- * first, is the last one.
+ * ascending offset: the highest page, which top-down placement hands out
+ * first, is the last one. (With several pgmaps in a pool, offsets of
+ * different pgmaps are compared as they are: the order only steers
+ * placement.)
  */
 struct pgmap_alloc_cache {
 	unsigned int nr;
@@ -119,7 +121,7 @@ struct pgmap_alloc_chunk {
 	struct dev_pagemap *pgmap;
 	unsigned long base;		/* gen_pool address of offset 0 */
 	unsigned long nr_pages;
-	unsigned long first_pfn;	/* of a pgmap with one range, else 0 */
+	struct page *first_page;	/* of a pgmap with one range, else NULL */
 	unsigned long hint;		/* no free page below it */
 	unsigned long top;		/* no free page at or above it */
 	unsigned long *issued;		/* pages reserved by the pool */
@@ -325,12 +327,11 @@ static void pgmap_alloc_unreserve_cached(const struct pgmap_alloc_cached *pages,
 					 unsigned int nr)
 {
 	while (nr--)
-		pgmap_alloc_unreserve(pages[nr].chunk,
-				      pages[nr].addr - pages[nr].chunk->base);
+		pgmap_alloc_unreserve(pages[nr].chunk, pages[nr].offset);
 }
 
 /*
- * Keep a freed page in this CPU's cache, in address order. When the cache is
+ * Keep a freed page in this CPU's cache, in offset order. When the cache is
  * full, the lowest of its pages and the new one goes back to the gen_pool,
  * so the cache holds the pages top-down placement would pick and the others
  * can drain into free ranges.
@@ -339,14 +340,12 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 				   pgoff_t offset)
 {
 	struct pgmap_alloc_cache *cache = this_cpu_ptr(chunk->pa->cache);
-	struct pgmap_alloc_cached page = {
-		.chunk = chunk, .addr = chunk->base + offset,
-	};
+	struct pgmap_alloc_cached page = { .chunk = chunk, .offset = offset };
 	unsigned int i;
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
 	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
-		if (page.addr < cache->pages[0].addr) {
+		if (page.offset < cache->pages[0].offset) {
 			pgmap_alloc_unreserve(chunk, offset);
 			return;
 		}
@@ -355,7 +354,7 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 		memmove(&cache->pages[0], &cache->pages[1],
 			cache->nr * sizeof(cache->pages[0]));
 	}
-	for (i = cache->nr; i > 0 && cache->pages[i - 1].addr > page.addr; i--)
+	for (i = cache->nr; i > 0 && cache->pages[i - 1].offset > page.offset; i--)
 		cache->pages[i] = cache->pages[i - 1];
 	cache->pages[i] = page;
 	cache->nr++;
@@ -454,17 +453,17 @@ static int pgmap_alloc_issue_failed(struct pgmap_alloc_chunk *chunk,
 
 /*
  * Put the @nr_pages pages at @offset of @chunk, which the pool has reserved
- * in the gen_pool and marked issued, into service. On failure none stays in
- * service, and the pages go back as pgmap_alloc_issue_failed() says.
- * Inlined: the per-CPU fast path calls it for one page, and under emulation
- * a call costs as much as the rest of that path.
+ * in the gen_pool and marked issued, into service. Returns the first folio;
+ * on failure an ERR_PTR(), none stays in service, and the pages go back as
+ * pgmap_alloc_issue_failed() says. Inlined: the per-CPU fast path calls it
+ * for one page, and under emulation a call costs as much as the rest of
+ * that path.
  */
-static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
-					     pgoff_t offset,
-					     unsigned long nr_pages,
-					     struct page **pages)
+static __always_inline struct folio *
+pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
+		  unsigned long nr_pages, struct page **pages)
 {
-	struct folio *folio;
+	struct folio *folio, *first = NULL;
 	unsigned long i;
 	int err;
 
@@ -473,10 +472,12 @@ static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
 		if (IS_ERR(folio))
 			break;
 		pages[i] = &folio->page;
+		if (!i)
+			first = folio;
 	}
 	if (i == nr_pages) {
 		trace_pgmap_alloc_alloc(chunk->pa, chunk->pgmap, offset, nr_pages);
-		return 0;
+		return first;
 	}
 
 	err = pgmap_alloc_issue_failed(chunk, offset + i, nr_pages - i,
@@ -486,7 +487,7 @@ static __always_inline int pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk,
 		folio_unlock(folio);
 		folio_put(folio);	/* hands the page back */
 	}
-	return err;
+	return ERR_PTR(err);
 }
 
 /* Reserve in the gen_pool and mark issued; returns the chunk, or NULL. */
@@ -520,25 +521,32 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 {
 	struct pgmap_alloc_cached cached;
 	struct pgmap_alloc_cache *cache;
-	struct page *page = NULL;
-	int ret = -ENOENT;
+	struct folio *folio;
+	struct page *page;
 
 	local_lock(&pgmap_alloc_cpu_lock);
 	cache = this_cpu_ptr(pa->cache);
-	if (READ_ONCE(pa->dead))
-		ret = -ENODEV;
-	while (ret == -ENOENT && cache->nr) {
+	if (unlikely(READ_ONCE(pa->dead))) {
+		folio = ERR_PTR(-ENODEV);
+		goto failed;
+	}
+	while (cache->nr) {
 		/* The highest page, as top-down placement would take */
 		cached = cache->pages[--cache->nr];
-		ret = pgmap_alloc_issue(cached.chunk,
-					cached.addr - cached.chunk->base, 1, &page);
-		if (ret == -EBUSY)
-			ret = -ENOENT;
+		folio = pgmap_alloc_issue(cached.chunk, cached.offset, 1, &page);
+		if (!IS_ERR(folio))
+			goto out;
+		/* -EBUSY: that driver's page now, reported; try the next one */
+		if (folio != ERR_PTR(-EBUSY))
+			goto failed;
 	}
-	if (ret && ret != -ENOENT)
-		pgmap_alloc_count_failure(pa, 1, ret);
+	folio = ERR_PTR(-ENOENT);
+	goto out;
+failed:
+	pgmap_alloc_count_failure(pa, 1, PTR_ERR(folio));
+out:
 	local_unlock(&pgmap_alloc_cpu_lock);
-	return ret ? ERR_PTR(ret) : page_folio(page);
+	return folio;
 }
 
 /*
@@ -560,7 +568,7 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 		chunk = pgmap_alloc_reserve(pa, nr_pages, align_mask, &offset);
 	if (!chunk)
 		return -ENOMEM;
-	return pgmap_alloc_issue(chunk, offset, nr_pages, pages);
+	return PTR_ERR_OR_ZERO(pgmap_alloc_issue(chunk, offset, nr_pages, pages));
 }
 
 /*
@@ -725,8 +733,8 @@ static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_c
 	if (!chunk)
 		return;
 	/* Most pgmaps have one range: spare page_pgmap_offset() its walk. */
-	if (chunk->first_pfn)
-		offset = folio_pfn(folio) - chunk->first_pfn;
+	if (chunk->first_page)
+		offset = &folio->page - chunk->first_page;
 	else
 		offset = folio_pgmap_offset(folio);
 	for (i = 0; i < nr_pages; i++) {
@@ -969,8 +977,9 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk->pgmap = pgmap;
 	chunk->nr_pages = nr_pages;
 	chunk->top = nr_pages;
+	/* ZONE_DEVICE implies a virtual memmap: one range's pages are contiguous */
 	if (pgmap->nr_range == 1)
-		chunk->first_pfn = PHYS_PFN(pgmap->range.start);
+		chunk->first_page = pfn_to_page(PHYS_PFN(pgmap->range.start));
 
 	mutex_lock(&pa->lock);
 	ret = -ENODEV;
