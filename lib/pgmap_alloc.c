@@ -536,7 +536,10 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 		folio = pgmap_alloc_issue(cached.chunk, cached.offset, 1, &page);
 		if (!IS_ERR(folio))
 			goto out;
-		/* -EBUSY: that driver's page now, reported; try the next one */
+		/*
+		 * -EBUSY: a driver put the page into service itself (reported).
+		 * It is that driver's now; try the next one.
+		 */
 		if (folio != ERR_PTR(-EBUSY))
 			goto failed;
 	}

@@ -546,6 +546,7 @@ static void bench_occupancy(unsigned long gib, unsigned int percent)
 		}
 	}
 
+	/* Paired ratios first: median() below sorts each row in place. */
 	bench_paired(one, BENCH_POOL, BENCH_FLOOR, "pgmap_alloc-vs-floor-1cpu",
 		     gib, percent);
 	bench_paired(one, BENCH_POOL, BENCH_FREELIST, "pgmap_alloc-vs-freelist-1cpu",
