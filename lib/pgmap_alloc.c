@@ -67,14 +67,6 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/pgmap_alloc.h>
 
-/*
- * Only what cannot be read off the bitmaps: the pages in use are the size
- * less the free pages, so the fast paths keep no count of them.
- */
-struct pgmap_alloc_stats {
-	long failed;			/* allocations that failed */
-};
-
 #define PGMAP_ALLOC_CACHE_SIZE	8
 
 struct pgmap_alloc_cached {
@@ -111,7 +103,12 @@ struct pgmap_alloc {
 	bool dead;
 	atomic_t slow_users;		/* allocations past their RCU section */
 	struct hlist_node cpuhp_node;
-	struct pgmap_alloc_stats __percpu *stats;
+	/*
+	 * The only count kept: pages in use are the size less the free pages,
+	 * so the fast paths count nothing. Failures are rare enough for one
+	 * shared counter.
+	 */
+	atomic_long_t nr_failed;
 	struct dentry *debugfs;
 };
 
@@ -319,7 +316,7 @@ static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
 				      unsigned long nr_pages, int error)
 {
-	this_cpu_inc(pa->stats->failed);
+	atomic_long_inc(&pa->nr_failed);
 	trace_pgmap_alloc_fail(pa, nr_pages, error);
 }
 
@@ -825,11 +822,6 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 {
 	struct pgmap_alloc *pa = m->private;
 	unsigned long size, free;
-	long failed = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		failed += READ_ONCE(per_cpu_ptr(pa->stats, cpu)->failed);
 
 	mutex_lock(&pa->lock);
 	size = gen_pool_size(pa->pool);
@@ -840,12 +832,11 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "cached: %lu\n", pgmap_alloc_nr_cached(pa));
 	/* A snapshot: both can move between the two reads */
 	seq_printf(m, "in_use: %lu\n", size - min(free, size));
-	seq_printf(m, "failures: %ld\n", failed);
+	seq_printf(m, "failures: %ld\n", atomic_long_read(&pa->nr_failed));
 	/* The allocator's own memory: two bits per page and a per-CPU part */
 	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
 	seq_printf(m, "metadata_percpu_bytes: %zu\n",
-		   (sizeof(struct pgmap_alloc_cache) +
-		    sizeof(struct pgmap_alloc_stats)) * num_possible_cpus());
+		   sizeof(struct pgmap_alloc_cache) * num_possible_cpus());
 	seq_printf(m, "largest_free_order: %d\n",
 		   pgmap_alloc_largest_free_order(pa));
 	mutex_unlock(&pa->lock);
@@ -877,11 +868,10 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	if (!pa)
 		return ERR_PTR(-ENOMEM);
 	pa->name = kstrdup(name ?: "pgmap", GFP_KERNEL);
-	pa->stats = alloc_percpu(struct pgmap_alloc_stats);
 	pa->cache = alloc_percpu(struct pgmap_alloc_cache);
 	/* Addresses are pages: one bit per page. */
 	pa->pool = gen_pool_create(0, NUMA_NO_NODE);
-	if (!pa->name || !pa->stats || !pa->cache || !pa->pool)
+	if (!pa->name || !pa->cache || !pa->pool)
 		goto fail;
 
 	for_each_possible_cpu(cpu) {
@@ -908,7 +898,6 @@ fail:
 	if (pa->pool)
 		gen_pool_destroy(pa->pool);
 	free_percpu(pa->cache);
-	free_percpu(pa->stats);
 	kfree(pa->name);
 	kfree(pa);
 	return ERR_PTR(-ENOMEM);
@@ -1100,7 +1089,6 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 					    &pa->cpuhp_node);
 	gen_pool_destroy(pa->pool);
 	free_percpu(pa->cache);
-	free_percpu(pa->stats);
 	kfree(pa->name);
 	kfree(pa);
 }

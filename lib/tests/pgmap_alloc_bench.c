@@ -173,6 +173,19 @@ static void bitmap_free_page(struct page *page)
 /* genpool */
 static struct gen_pool *genpool;
 
+/* An empty gen_pool of @nr_pages pages in genpool; 0 or -ENOMEM */
+static int genpool_create(unsigned long nr_pages)
+{
+	genpool = gen_pool_create(0, NUMA_NO_NODE);
+	if (!genpool)
+		return -ENOMEM;
+	if (gen_pool_add(genpool, BENCH_GEN_BASE, nr_pages, NUMA_NO_NODE)) {
+		gen_pool_destroy(genpool);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static struct page *genpool_alloc(int thread)
 {
 	unsigned long addr = gen_pool_alloc(genpool, 1);
@@ -359,13 +372,8 @@ static int bench_occupy(int a, unsigned int percent, struct bench_held *held)
 				__set_bit(i, bitmap);
 		break;
 	case BENCH_GENPOOL:
-		genpool = gen_pool_create(0, NUMA_NO_NODE);
-		if (!genpool)
+		if (genpool_create(n))
 			return -ENOMEM;
-		if (gen_pool_add(genpool, BENCH_GEN_BASE, n, NUMA_NO_NODE)) {
-			gen_pool_destroy(genpool);
-			return -ENOMEM;
-		}
 		for (i = 0; i < n; i++) {
 			struct genpool_data_fixed at = { .offset = i };
 
@@ -746,14 +754,7 @@ static void churn_pool_teardown(void)
 
 static int churn_genpool_setup(void)
 {
-	genpool = gen_pool_create(0, NUMA_NO_NODE);
-	if (!genpool)
-		return -ENOMEM;
-	if (gen_pool_add(genpool, BENCH_GEN_BASE, maps[BENCH_POOL].nr_pages, NUMA_NO_NODE)) {
-		gen_pool_destroy(genpool);
-		return -ENOMEM;
-	}
-	return 0;
+	return genpool_create(maps[BENCH_POOL].nr_pages);
 }
 
 static void churn_genpool_teardown(void)

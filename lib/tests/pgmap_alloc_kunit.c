@@ -827,21 +827,6 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 #endif
 }
 
-#ifdef CONFIG_FAULT_INJECTION
-static int grow_by_spare_now(struct pgmap_alloc *pa, void *data)
-{
-	struct grow_ctx *ctx = data;
-
-	ctx->nr_grown++;
-	return pgmap_alloc_add_pgmap(pa, &ctx->spare->pgmap);
-}
-
-static const struct pgmap_alloc_ops grow_now_ops = {
-	.grow = grow_by_spare_now,
-	.release = count_released_pgmap,
-};
-#endif
-
 /*
  * The same through the growth path: an allocation from an empty pool whose
  * grow callback adds a pgmap, with each allocation along the way (the
@@ -863,9 +848,13 @@ static void pgmap_alloc_fault_injection_grow(struct kunit *test)
 	if (!fault_injection_ready(test))
 		return;
 	ctx.spare = one_range(test, 512);
+	/* grow_by_spare() without the wait: it may grow at once */
+	init_completion(&ctx.entered);
+	init_completion(&ctx.resume);
+	complete_all(&ctx.resume);
 
 	for (nth = 1; nth < 200 && !all_tried; nth++) {
-		pa = pgmap_alloc_create(test->name, &grow_now_ops, &ctx);
+		pa = pgmap_alloc_create(test->name, &grow_by_spare_ops, &ctx);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
 		current->fail_nth = nth;
 		ret = pgmap_alloc_range(pa, 4, GFP_KERNEL, pages);
