@@ -50,6 +50,7 @@
 #include <linux/device.h>
 #include <linux/genalloc.h>
 #include <linux/kmemleak.h>
+#include <linux/llist.h>
 #include <linux/local_lock.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -59,6 +60,7 @@
 #include <linux/percpu.h>
 #include <linux/pgmap_alloc.h>
 #include <linux/rculist.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
@@ -68,6 +70,27 @@
 #include <trace/events/pgmap_alloc.h>
 
 #define PGMAP_ALLOC_CACHE_SIZE	8
+
+/*
+ * Caches hold at most this fraction of a pool, so that on a machine with
+ * many CPUs a small pool is not all in caches that an allocation which may
+ * not sleep cannot empty.
+ */
+#define PGMAP_ALLOC_CACHE_SHARE	16
+
+/*
+ * A cache is emptied this long after a page first went into it, as the page
+ * allocator drains its per-CPU lists, so that pages do not stay on CPUs that
+ * stopped using the pool.
+ */
+#define PGMAP_ALLOC_CACHE_IDLE	HZ
+
+/*
+ * Undoing a page of a range spins this many times for a pfn walker to drop
+ * its reference, which it does as soon as its trylock fails, before it
+ * leaves the page to a worker that can sleep.
+ */
+#define PGMAP_ALLOC_CANCEL_SPINS	1000
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
@@ -85,9 +108,10 @@ struct pgmap_alloc_cached {
  */
 struct pgmap_alloc_cache {
 	unsigned int nr;
+	bool drain_armed;		/* @drain_work queued to empty it */
 	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
 	struct pgmap_alloc *pa;
-	struct work_struct drain_work;
+	struct delayed_work drain_work;
 };
 
 struct pgmap_alloc {
@@ -100,8 +124,15 @@ struct pgmap_alloc {
 	struct mutex grow_lock;		/* one ->grow() or full drain at a time */
 	struct list_head chunks;
 	unsigned long next_base;
+	unsigned int cache_limit;	/* pages per CPU cache */
 	bool dead;
 	atomic_t slow_users;		/* allocations past their RCU section */
+	/* Set while they run, to refuse calls from inside that would deadlock */
+	struct task_struct *grow_task;
+	struct task_struct *walk_task;
+	/* Pages of undone ranges that a pfn walker held; see pgmap_alloc_undo() */
+	struct llist_head parked;
+	struct work_struct parked_work;
 	struct hlist_node cpuhp_node;
 	/*
 	 * The only count kept: pages in use are the size less the free pages,
@@ -127,11 +158,33 @@ struct pgmap_alloc_chunk {
 /*
  * The lock of this CPU's caches, one for all pools. On most kernels it only
  * disables preemption, so the fast paths do no atomic operation of their
- * own; and like any local_lock it is an RCU read-side critical section,
- * which the fast paths use instead of rcu_read_lock() to keep a pool alive.
+ * own. It is an RCU read-side critical section on every kernel (disabled
+ * preemption is one, and on PREEMPT_RT, where it is a per-CPU spinlock,
+ * rt_spin_lock() takes rcu_read_lock()), which the fast paths use instead of
+ * rcu_read_lock() to keep a pool alive; so rcu_dereference() is fine under
+ * it.
  */
 static DEFINE_PER_CPU(local_lock_t, pgmap_alloc_cpu_lock) =
 	INIT_LOCAL_LOCK(pgmap_alloc_cpu_lock);
+
+/*
+ * Whether this context may take pgmap_alloc_cpu_lock: task context, which
+ * the caches are for; on PREEMPT_RT, where the lock sleeps, only where
+ * sleeping is allowed. Other contexts go to the gen_pool directly.
+ */
+static inline bool pgmap_alloc_may_cache(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		return preemptible();
+	return in_task();
+}
+
+/*
+ * For emptying caches and undoing ranges: reclaim may wait for these (an
+ * allocation in a PF_MEMALLOC task empties other CPUs' caches), so they
+ * need a queue with a rescuer.
+ */
+static struct workqueue_struct *pgmap_alloc_wq;
 
 /* CPU hotplug state whose teardown empties a dead CPU's caches. */
 static enum cpuhp_state pgmap_alloc_cpuhp_state;
@@ -220,6 +273,55 @@ static unsigned long pgmap_alloc_search_down(unsigned long *map,
 	return size;
 }
 
+/*
+ * The end of the range of @chunk's pgmap that holds page @bit: a range handed
+ * out must not cross it, or its pfns would not be consecutive.
+ */
+static unsigned long pgmap_alloc_range_end(const struct pgmap_alloc_chunk *chunk,
+					   unsigned long bit)
+{
+	const struct dev_pagemap *pgmap = chunk->pgmap;
+	unsigned long end = 0;
+	int i;
+
+	for (i = 0; i < pgmap->nr_range; i++) {
+		end += PHYS_PFN(range_len(&pgmap->ranges[i]));
+		if (bit < end)
+			break;
+	}
+	return end;
+}
+
+/* Does [@bit, @bit + @nr) cross from one range of a pgmap to the next? */
+static bool pgmap_alloc_crosses(const struct pgmap_alloc_chunk *chunk,
+				unsigned long bit, unsigned int nr,
+				unsigned long *end)
+{
+	/* A pgmap with one range has one range end: the end of the chunk. */
+	if (chunk->first_page)
+		return false;
+	*end = pgmap_alloc_range_end(chunk, bit);
+	return bit + nr > *end;
+}
+
+/* pgmap_alloc_search_down() of a hole that lies in one range. */
+static unsigned long pgmap_alloc_fit_down(struct pgmap_alloc_chunk *chunk,
+					  unsigned long *map, unsigned long size,
+					  unsigned long below, unsigned int nr,
+					  unsigned long align_mask,
+					  unsigned long *block_end)
+{
+	unsigned long bit, end;
+
+	for (;;) {
+		bit = pgmap_alloc_search_down(map, size, below, nr, align_mask,
+					      block_end);
+		if (bit >= size || !pgmap_alloc_crosses(chunk, bit, nr, &end))
+			return bit;
+		below = end;
+	}
+}
+
 static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
 					  unsigned long *map, unsigned long size,
 					  unsigned int nr,
@@ -228,13 +330,13 @@ static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
 	unsigned long top = min(READ_ONCE(chunk->top), size);
 	unsigned long bit, block_end;
 
-	/* Lockless, as in pgmap_alloc_first_fit() */
-	bit = data_race(pgmap_alloc_search_down(map, size, top, nr, align_mask,
-						&block_end));
+	/* Lockless, as in pgmap_alloc_place() */
+	bit = data_race(pgmap_alloc_fit_down(chunk, map, size, top, nr,
+					     align_mask, &block_end));
 	if (bit >= size && top < size) {
 		/* A racing hand-back may have freed pages above the hint */
-		bit = data_race(pgmap_alloc_search_down(map, size, size, nr,
-							align_mask, &block_end));
+		bit = data_race(pgmap_alloc_fit_down(chunk, map, size, size, nr,
+						     align_mask, &block_end));
 	}
 	/* Every pageblock above the one we stopped in is full. */
 	if (bit < size)
@@ -242,22 +344,42 @@ static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
 	return bit;
 }
 
+/* pgmap_alloc_search() of a hole that lies in one range. */
+static unsigned long pgmap_alloc_fit_up(struct pgmap_alloc_chunk *chunk,
+					unsigned long *map, unsigned long size,
+					unsigned long from, unsigned int nr,
+					unsigned long align_mask)
+{
+	unsigned long bit, end;
+
+	for (;;) {
+		bit = pgmap_alloc_search(map, size, from, nr, align_mask);
+		if (bit >= size || !pgmap_alloc_crosses(chunk, bit, nr, &end))
+			return bit;
+		/* The search aligns its start down: round up past @end. */
+		from = ALIGN(end, align_mask + 1);
+	}
+}
+
 /*
- * gen_pool calls this for each chunk with enough room. @start is 0 on the
- * first call and the conflicting bit after a lost race, which we resume from.
+ * gen_pool calls this for each chunk with enough room, and again after
+ * losing the race for the bits it chose (then @start is where it lost). A
+ * retry searches the whole chunk again: searching only above @start would
+ * miss free pages below it and fail, or grow the pool, with room to spare.
  * The chunk is found from its bitmap because gen_pool hands the algorithm
  * the bitmap, not the chunk.
  *
  * Small requests go top-down (pgmap_alloc_top_down()). The others are
  * placed address-ordered, like first fit: low pages are reused and high ones
  * drain, which keeps large ranges free. The hint skips the full prefix, so
- * the search does not start at bit 0 every time.
+ * the search does not start at bit 0 every time; it only ever moves to the
+ * lowest free bit seen, never past bits not yet claimed, and a search that
+ * finds nothing above it looks below it too.
  */
-static unsigned long pgmap_alloc_first_fit(unsigned long *map,
-					   unsigned long size,
-					   unsigned long start, unsigned int nr,
-					   void *data, struct gen_pool *pool,
-					   unsigned long start_addr)
+static unsigned long pgmap_alloc_place(unsigned long *map, unsigned long size,
+				       unsigned long start, unsigned int nr,
+				       void *data, struct gen_pool *pool,
+				       unsigned long start_addr)
 {
 	struct gen_pool_chunk *gchunk = container_of(map, struct gen_pool_chunk,
 						     bits[0]);
@@ -273,19 +395,15 @@ static unsigned long pgmap_alloc_first_fit(unsigned long *map,
 	 * a stale read only costs a retry, as gen_pool claims the bits it was
 	 * given with cmpxchg. Hence data_race().
 	 */
-	lowest = data_race(find_next_zero_bit(map, size,
-					      start ?: READ_ONCE(chunk->hint)));
-	if (!start)
-		WRITE_ONCE(chunk->hint, lowest);
-	/* Lockless search, as above */
-	bit = data_race(pgmap_alloc_search(map, size, lowest, nr, align_mask));
-	if (bit >= size && lowest && !start) {
+	lowest = data_race(find_next_zero_bit(map, size, READ_ONCE(chunk->hint)));
+	WRITE_ONCE(chunk->hint, lowest);
+	bit = data_race(pgmap_alloc_fit_up(chunk, map, size, lowest, nr,
+					   align_mask));
+	if (bit >= size && lowest) {
 		/* A racing hand-back may have freed pages below the hint */
-		bit = data_race(pgmap_alloc_search(map, size, 0, nr, align_mask));
+		bit = data_race(pgmap_alloc_fit_up(chunk, map, size, 0, nr,
+						   align_mask));
 	}
-	/* On a retry, @lowest is only the lowest free bit above @start. */
-	if (bit == lowest && !start)
-		WRITE_ONCE(chunk->hint, bit + nr);
 	return bit;
 }
 
@@ -338,11 +456,17 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 {
 	struct pgmap_alloc_cache *cache = this_cpu_ptr(chunk->pa->cache);
 	struct pgmap_alloc_cached page = { .chunk = chunk, .offset = offset };
-	unsigned int i;
+	unsigned int i, limit = READ_ONCE(chunk->pa->cache_limit);
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
-	if (cache->nr == PGMAP_ALLOC_CACHE_SIZE) {
-		if (page.offset < cache->pages[0].offset) {
+	if (!cache->drain_armed) {
+		/* A plain flag, so that a busy cache costs no atomic to re-arm */
+		cache->drain_armed = true;
+		queue_delayed_work_on(smp_processor_id(), pgmap_alloc_wq,
+				      &cache->drain_work, PGMAP_ALLOC_CACHE_IDLE);
+	}
+	if (cache->nr >= limit) {
+		if (!limit || page.offset < cache->pages[0].offset) {
 			pgmap_alloc_unreserve(chunk, offset);
 			return;
 		}
@@ -372,7 +496,7 @@ static unsigned int pgmap_alloc_drain_local(struct pgmap_alloc *pa)
 {
 	unsigned int nr;
 
-	if (!in_task())
+	if (!pgmap_alloc_may_cache())
 		return 0;
 	local_lock(&pgmap_alloc_cpu_lock);
 	nr = pgmap_alloc_cache_empty(this_cpu_ptr(pa->cache));
@@ -380,12 +504,20 @@ static unsigned int pgmap_alloc_drain_local(struct pgmap_alloc *pa)
 	return nr;
 }
 
+/* Queued on the cache's CPU: when it idled, or for pgmap_alloc_drain_all(). */
 static void pgmap_alloc_drain_work(struct work_struct *work)
 {
-	struct pgmap_alloc_cache *cache = container_of(work, struct pgmap_alloc_cache,
+	struct pgmap_alloc_cache *cache = container_of(to_delayed_work(work),
+						       struct pgmap_alloc_cache,
 						       drain_work);
 
-	pgmap_alloc_drain_local(cache->pa);
+	local_lock(&pgmap_alloc_cpu_lock);
+	/* Not on its CPU only if that went offline, which emptied the cache. */
+	if (cache == this_cpu_ptr(cache->pa->cache)) {
+		pgmap_alloc_cache_empty(cache);
+		cache->drain_armed = false;
+	}
+	local_unlock(&pgmap_alloc_cpu_lock);
 }
 
 /*
@@ -400,10 +532,10 @@ static void pgmap_alloc_drain_all(struct pgmap_alloc *pa)
 	cpus_read_lock();
 	for_each_online_cpu(cpu)
 		if (READ_ONCE(per_cpu_ptr(pa->cache, cpu)->nr))
-			queue_work_on(cpu, system_highpri_wq,
-				      &per_cpu_ptr(pa->cache, cpu)->drain_work);
+			mod_delayed_work_on(cpu, pgmap_alloc_wq,
+					    &per_cpu_ptr(pa->cache, cpu)->drain_work, 0);
 	for_each_online_cpu(cpu)
-		flush_work(&per_cpu_ptr(pa->cache, cpu)->drain_work);
+		flush_delayed_work(&per_cpu_ptr(pa->cache, cpu)->drain_work);
 	cpus_read_unlock();
 }
 
@@ -411,8 +543,12 @@ static void pgmap_alloc_drain_all(struct pgmap_alloc *pa)
 static int pgmap_alloc_cpu_dead(unsigned int cpu, struct hlist_node *node)
 {
 	struct pgmap_alloc *pa = hlist_entry(node, struct pgmap_alloc, cpuhp_node);
+	struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
 
-	pgmap_alloc_cache_empty(per_cpu_ptr(pa->cache, cpu));
+	pgmap_alloc_cache_empty(cache);
+	/* A drain still queued finds itself off its CPU and does nothing. */
+	cancel_delayed_work(&cache->drain_work);
+	cache->drain_armed = false;
 	return 0;
 }
 
@@ -428,41 +564,76 @@ static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
 	return nr;
 }
 
-/*
- * Page @offset + @i of a reserved range could not be put into service
- * (@err). Give back the rest of the range, except a page that a driver put
- * into service behind the pool's back (-EBUSY), which stays reserved and
- * comes back to the pool when that driver frees it. Returns @err.
- */
-static int pgmap_alloc_issue_failed(struct pgmap_alloc_chunk *chunk,
-				    pgoff_t offset, unsigned long nr_pages,
-				    int err)
+/* Offset of @page, a page of @chunk's pgmap. */
+static inline pgoff_t pgmap_alloc_offset(const struct pgmap_alloc_chunk *chunk,
+					 const struct page *page)
 {
-	unsigned long i;
+	/* Most pgmaps have one range: spare page_pgmap_offset() its walk. */
+	if (chunk->first_page)
+		return page - chunk->first_page;
+	return page_pgmap_offset(page);
+}
 
-	/* Else -ENODEV: the pgmap started dying under us. */
-	if (!WARN_ON_ONCE(err == -EBUSY))
-		pgmap_alloc_unreserve(chunk, offset);
-	for (i = 1; i < nr_pages; i++)
-		pgmap_alloc_unreserve(chunk, offset + i);
-	return err;
+/*
+ * A pfn walker held a page of an undone range when pgmap_alloc_undo() gave
+ * up spinning; wait here, where we may sleep, for it to let go.
+ */
+static void pgmap_alloc_parked_work(struct work_struct *work)
+{
+	struct pgmap_alloc *pa = container_of(work, struct pgmap_alloc, parked_work);
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(&pa->parked)) {
+		struct page *page = container_of((void **)node, struct page,
+						 zone_device_data);
+		struct pgmap_alloc_chunk *chunk = page->pgmap->allocator;
+
+		page->zone_device_data = NULL;
+		while (pgmap_cancel_folio(page_folio(page)) == -EBUSY)
+			schedule_timeout_uninterruptible(1);
+		pgmap_alloc_unreserve(chunk, pgmap_alloc_offset(chunk, page));
+	}
+}
+
+/*
+ * Take a page that this pool put into service for a range that then failed
+ * out of service again. Not with folio_put(): that would run the driver's
+ * ->page_free on a page it never got, in the allocating context.
+ */
+static void pgmap_alloc_undo(struct pgmap_alloc_chunk *chunk, struct page *page)
+{
+	int spins;
+
+	for (spins = 0; spins < PGMAP_ALLOC_CANCEL_SPINS; spins++) {
+		if (pgmap_cancel_folio(page_folio(page)) != -EBUSY) {
+			pgmap_alloc_unreserve(chunk, pgmap_alloc_offset(chunk, page));
+			return;
+		}
+		cpu_relax();
+	}
+	/*
+	 * Nobody but the pool knows the page, so its zone_device_data is free
+	 * to link it to the worker that finishes the job.
+	 */
+	llist_add((struct llist_node *)&page->zone_device_data, &chunk->pa->parked);
+	queue_work(pgmap_alloc_wq, &chunk->pa->parked_work);
 }
 
 /*
  * Put the @nr_pages pages at @offset of @chunk, which the pool has reserved
- * in the gen_pool and marked issued, into service. Returns the first folio;
- * on failure an ERR_PTR(), none stays in service, and the pages go back as
- * pgmap_alloc_issue_failed() says. Inlined: the per-CPU fast path calls it
- * for one page, and under emulation a call costs as much as the rest of
- * that path.
+ * in the gen_pool and marked issued, into service. Returns the first folio.
+ * On failure it returns an ERR_PTR() and undoes the pages already in
+ * service (pgmap_alloc_undo()); the others go back to the gen_pool, except a
+ * page that a driver put into service behind the pool's back (-EBUSY, a bug
+ * reported here), which stays reserved and comes back to the pool when that
+ * driver frees it. Else the error is -ENODEV: the pgmap started dying.
  */
 static __always_inline struct folio *
 pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 		  unsigned long nr_pages, struct page **pages)
 {
 	struct folio *folio, *first = NULL;
-	unsigned long i;
-	int err;
+	unsigned long i, j;
 
 	for (i = 0; i < nr_pages; i++) {
 		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
@@ -477,14 +648,16 @@ pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 		return first;
 	}
 
-	err = pgmap_alloc_issue_failed(chunk, offset + i, nr_pages - i,
-				       PTR_ERR(folio));
-	while (i--) {
-		folio = page_folio(pages[i]);
-		folio_unlock(folio);
-		folio_put(folio);	/* hands the page back */
-	}
-	return ERR_PTR(err);
+	if (PTR_ERR(folio) == -EBUSY)
+		WARN_ONCE(1, "pgmap_alloc %s: a page of the pool is in service without it\n",
+			  chunk->pa->name);
+	else
+		pgmap_alloc_unreserve(chunk, offset + i);
+	for (j = i + 1; j < nr_pages; j++)
+		pgmap_alloc_unreserve(chunk, offset + j);
+	while (i--)
+		pgmap_alloc_undo(chunk, pages[i]);
+	return folio;
 }
 
 /* Reserve in the gen_pool and mark issued; returns the chunk, or NULL. */
@@ -497,7 +670,7 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 	unsigned long addr, i;
 
 	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-					 pgmap_alloc_first_fit, &align_mask,
+					 pgmap_alloc_place, &align_mask,
 					 (void **)&chunk);
 	if (!addr)
 		return NULL;
@@ -571,15 +744,37 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 	return PTR_ERR_OR_ZERO(pgmap_alloc_issue(chunk, offset, nr_pages, pages));
 }
 
+/* The task's scope for what ->grow allocates: as the caller's @gfp allows. */
+static unsigned int pgmap_alloc_gfp_scope(gfp_t gfp)
+{
+	if (!(gfp & __GFP_IO))
+		return PF_MEMALLOC_NOIO;
+	if (!(gfp & __GFP_FS))
+		return PF_MEMALLOC_NOFS;
+	return 0;
+}
+
 /*
  * The part of an allocation that may sleep: empty the other CPUs' caches,
  * then grow the pool. The caller counted itself in @slow_users while the
  * pool was alive, so @pa stays valid until pgmap_alloc_slow_done().
  */
 static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
-			    unsigned int align_order, struct page **pages)
+			    unsigned int align_order, gfp_t gfp,
+			    struct page **pages)
 {
+	unsigned int scope;
 	int ret;
+
+	/* ->grow holds @grow_lock, a walk @lock, which growing needs too. */
+	if (WARN_ONCE(READ_ONCE(pa->grow_task) == current,
+		      "pgmap_alloc %s: allocation that must wait, from inside ->grow\n",
+		      pa->name))
+		return -EDEADLK;
+	if (WARN_ONCE(READ_ONCE(pa->walk_task) == current,
+		      "pgmap_alloc %s: allocation that must wait, from a walk callback\n",
+		      pa->name))
+		return -EDEADLK;
 
 	mutex_lock(&pa->grow_lock);
 	/* Another caller may have drained or grown the pool while we waited. */
@@ -589,7 +784,11 @@ static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
 	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
+		WRITE_ONCE(pa->grow_task, current);
+		scope = memalloc_flags_save(pgmap_alloc_gfp_scope(gfp));
 		ret = pa->ops->grow(pa, pa->data);
+		memalloc_flags_restore(scope);
+		WRITE_ONCE(pa->grow_task, NULL);
 		if (!ret) {
 			rcu_read_lock();
 			ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
@@ -626,7 +825,7 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 	}
 	rcu_read_unlock();
 	if (slow) {
-		ret = pgmap_alloc_slow(pa, nr_pages, align_order, pages);
+		ret = pgmap_alloc_slow(pa, nr_pages, align_order, gfp, pages);
 		if (ret)
 			pgmap_alloc_count_failure(pa, nr_pages, ret);
 		pgmap_alloc_slow_done(pa);
@@ -655,18 +854,22 @@ static noinline struct folio *pgmap_alloc_folio_slow(struct pgmap_alloc *pa,
  *	pgmap_request_folio().
  * @gfp: May the pool grow? With a blocking @gfp (GFP_KERNEL) and a
  *	&pgmap_alloc_ops.grow callback, a full pool is grown and the
- *	allocation retried.
+ *	allocation retried; ->grow then runs in the scope of @gfp
+ *	(memalloc_nofs_save() for GFP_NOFS, memalloc_noio_save() for GFP_NOIO).
  *
  * The folio has refcount 1, is locked, and holds a reference on its pgmap,
  * as after zone_device_page_init(). When its last reference is dropped it
  * goes back to the pool by itself, after &dev_pagemap_ops.page_free.
  *
- * Context: Any context if @gfp does not allow blocking; otherwise process
- * context, where the pool may grow. Does not take @pa's mutex unless growing.
+ * Context: Any context if @gfp does not allow blocking, PREEMPT_RT
+ * included; otherwise process context, where the pool may grow, reclaim
+ * (a PF_MEMALLOC task) included. Does not take @pa's mutex unless growing.
  * Return: The folio, or an ERR_PTR(): -ENOMEM if the pool is full (and
  * could not grow), -E2BIG for @order above 0, -EINVAL for @order above
- * MAX_PAGE_ORDER, -ENODEV if @pa was destroyed or its pgmap is dying, or the
- * error of &pgmap_alloc_ops.grow.
+ * MAX_PAGE_ORDER, -ENODEV if @pa was destroyed or its pgmap is dying, the
+ * error of &pgmap_alloc_ops.grow, or -EDEADLK (warned about once) if the
+ * allocation would have to wait for the pool and is made from inside its own
+ * &pgmap_alloc_ops.grow or a pgmap_alloc_walk_pgmaps() callback.
  */
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp)
@@ -679,7 +882,7 @@ struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 		return ERR_PTR(-E2BIG);
 	might_alloc(gfp);
 	/* Interrupt context bypasses the caches, as hand-backs there do. */
-	if (likely(in_task())) {
+	if (likely(pgmap_alloc_may_cache())) {
 		folio = pgmap_alloc_from_cache(pa);
 		if (PTR_ERR(folio) != -ENOENT)
 			return folio;
@@ -695,8 +898,9 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
  * @gfp: As for pgmap_alloc_folio().
  * @pages: Array of @nr_pages entries that receives the pages.
  *
- * The pages have consecutive offsets in one pgmap, starting at a multiple of
- * @nr_pages rounded up to a power of two; each is an order-0 folio as from
+ * The pages have consecutive offsets in one range of one pgmap, and so
+ * consecutive pfns, starting at an offset that is a multiple of @nr_pages
+ * rounded up to a power of two; each is an order-0 folio as from
  * pgmap_alloc_folio(), and goes back to the pool on its own when freed. This
  * is the way to fill a 2 MiB migration on a kernel that cannot migrate large
  * device-private folios. page_pgmap_offset() of the first page tells where
@@ -704,7 +908,9 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
  *
  * Context: As for pgmap_alloc_folio().
  * Return: 0, or -EINVAL for @nr_pages 0 or above MAX_ORDER_NR_PAGES, or an
- * error as from pgmap_alloc_folio(). Nothing is allocated on error.
+ * error as from pgmap_alloc_folio(). Nothing is allocated on error, and
+ * &dev_pagemap_ops.page_free is not called for pages that were put into
+ * service before the error.
  */
 int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
 		      gfp_t gfp, struct page **pages)
@@ -732,11 +938,7 @@ static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_c
 	chunk = READ_ONCE(folio->page.pgmap->allocator);
 	if (!chunk)
 		return;
-	/* Most pgmaps have one range: spare page_pgmap_offset() its walk. */
-	if (chunk->first_page)
-		offset = &folio->page - chunk->first_page;
-	else
-		offset = folio_pgmap_offset(folio);
+	offset = pgmap_alloc_offset(chunk, &folio->page);
 	for (i = 0; i < nr_pages; i++) {
 		/*
 		 * Not reserved by us: the driver put it into service itself.
@@ -769,7 +971,7 @@ void pgmap_alloc_folio_freed(struct folio *folio)
 	 * Destroy waits for an RCU grace period before it frees what we
 	 * touch; pgmap_alloc_cpu_lock is a read-side critical section too.
 	 */
-	if (likely(in_task())) {
+	if (likely(pgmap_alloc_may_cache())) {
 		local_lock(&pgmap_alloc_cpu_lock);
 		pgmap_alloc_hand_back(folio, true);
 		local_unlock(&pgmap_alloc_cpu_lock);
@@ -844,9 +1046,34 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pgmap_alloc_stats);
 
+/*
+ * A debugfs directory named @name, or "@name.N" if another pool has that
+ * name (every unnamed pool is "pgmap"). Without debugfs, or if its
+ * directory cannot be made, the pool has no stats file and works anyway.
+ */
+static struct dentry *pgmap_alloc_debugfs_dir(const char *name)
+{
+	static DEFINE_MUTEX(names_lock);
+	static unsigned int serial;
+	struct dentry *dir;
+	char *unique = NULL;
+
+	mutex_lock(&names_lock);
+	dir = debugfs_lookup(name, pgmap_alloc_debugfs_root);
+	if (!IS_ERR_OR_NULL(dir)) {
+		dput(dir);
+		unique = kasprintf(GFP_KERNEL, "%s.%u", name, ++serial);
+	}
+	dir = debugfs_create_dir(unique ?: name, pgmap_alloc_debugfs_root);
+	mutex_unlock(&names_lock);
+	kfree(unique);
+	return dir;
+}
+
 /**
  * pgmap_alloc_create() - Create an empty pool.
- * @name: Name for debugfs (pgmap_alloc/@name/stats); copied.
+ * @name: Name for debugfs (pgmap_alloc/@name/stats, or @name.N if a pool of
+ *	that name exists); copied.
  * @ops: Optional callbacks; may be NULL. Must outlive the pool.
  * @data: Passed to the callbacks.
  *
@@ -878,7 +1105,7 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 		struct pgmap_alloc_cache *cache = per_cpu_ptr(pa->cache, cpu);
 
 		cache->pa = pa;
-		INIT_WORK(&cache->drain_work, pgmap_alloc_drain_work);
+		INIT_DELAYED_WORK(&cache->drain_work, pgmap_alloc_drain_work);
 	}
 	if (cpuhp_state_add_instance_nocalls(pgmap_alloc_cpuhp_state,
 					     &pa->cpuhp_node))
@@ -888,8 +1115,10 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	mutex_init(&pa->lock);
 	mutex_init(&pa->grow_lock);
 	INIT_LIST_HEAD(&pa->chunks);
+	init_llist_head(&pa->parked);
+	INIT_WORK(&pa->parked_work, pgmap_alloc_parked_work);
 	pa->next_base = MAX_ORDER_NR_PAGES;
-	pa->debugfs = debugfs_create_dir(pa->name, pgmap_alloc_debugfs_root);
+	pa->debugfs = pgmap_alloc_debugfs_dir(pa->name);
 	debugfs_create_file("stats", 0444, pa->debugfs, pa,
 			    &pgmap_alloc_stats_fops);
 	return pa;
@@ -950,6 +1179,10 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	if (WARN_ON_ONCE(pgmap->type != MEMORY_DEVICE_PRIVATE &&
 			 pgmap->type != MEMORY_DEVICE_COHERENT))
 		return -EOPNOTSUPP;
+	/* A walk holds @lock */
+	if (WARN_ONCE(READ_ONCE(pa->walk_task) == current,
+		      "pgmap_alloc %s: pgmap added from a walk callback\n", pa->name))
+		return -EDEADLK;
 	ret = pgmap_alloc_check_live(pgmap);
 	if (ret)
 		return ret;
@@ -986,15 +1219,23 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 				 NUMA_NO_NODE, chunk);
 	if (ret) {
 		WRITE_ONCE(pgmap->allocator, NULL);
-		goto unlock;
+		mutex_unlock(&pa->lock);
+		/* A hand-back of a stray page may have seen the chunk. */
+		synchronize_rcu();
+		goto free;
 	}
 	pa->next_base = ALIGN(chunk->base + nr_pages, MAX_ORDER_NR_PAGES);
 	list_add_tail(&chunk->node, &pa->chunks);
+	WRITE_ONCE(pa->cache_limit,
+		   min_t(unsigned long, PGMAP_ALLOC_CACHE_SIZE,
+			 gen_pool_size(pa->pool) /
+			 (PGMAP_ALLOC_CACHE_SHARE * num_possible_cpus())));
 	mutex_unlock(&pa->lock);
 	return 0;
 
 unlock:
 	mutex_unlock(&pa->lock);
+free:
 	kvfree(chunk->issued);
 	kfree(chunk);
 	return ret;
@@ -1052,18 +1293,27 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 {
 	struct pgmap_alloc_chunk *chunk, *next;
 	size_t in_use;
+	int cpu;
 
 	if (!pa)
+		return;
+	/* Destroy waits for ->grow, and needs @lock, which a walk holds. */
+	if (WARN_ONCE(READ_ONCE(pa->grow_task) == current ||
+		      READ_ONCE(pa->walk_task) == current,
+		      "pgmap_alloc %s: destroyed from inside ->grow or a walk; not destroyed\n",
+		      pa->name))
 		return;
 	mutex_lock(&pa->lock);
 	WRITE_ONCE(pa->dead, true);
 	mutex_unlock(&pa->lock);
 	/*
 	 * Allocations that saw !dead are done after this, or counted in
-	 * @slow_users, for which we wait too.
+	 * @slow_users, for which we wait too; then for the pages of undone
+	 * ranges that they left to the worker.
 	 */
 	synchronize_rcu();
 	wait_var_event(&pa->slow_users, !atomic_read(&pa->slow_users));
+	flush_work(&pa->parked_work);
 
 	debugfs_remove_recursive(pa->debugfs);
 	pgmap_alloc_drain_all(pa);
@@ -1079,6 +1329,9 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 		WRITE_ONCE(chunk->pgmap->allocator, NULL);
 	/* Hand-backs that still saw a chunk are done after this. */
 	synchronize_rcu();
+	/* Nothing can fill a cache any more: stop the idle drains. */
+	for_each_possible_cpu(cpu)
+		cancel_delayed_work_sync(&per_cpu_ptr(pa->cache, cpu)->drain_work);
 	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
 		if (pa->ops && pa->ops->release)
 			pa->ops->release(pa, chunk->pgmap, pa->data);
@@ -1099,7 +1352,9 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_destroy);
  * @pa: The pool.
  * @fn: Called with each pgmap, in the order they were added; a non-zero
  *	return value stops the walk. It may sleep (to evict device pages, for
- *	example) but must not add pgmaps to @pa or destroy it.
+ *	example). It must not add pgmaps to @pa, destroy it, or allocate from it
+ *	in a way that must wait (drain other CPUs' caches or grow the pool):
+ *	those fail with -EDEADLK and a warning.
  * @arg: Passed to @fn.
  *
  * Context: Process context. Holds @pa's mutex while @fn runs, so the pool
@@ -1113,11 +1368,13 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 	int ret = 0;
 
 	mutex_lock(&pa->lock);
+	WRITE_ONCE(pa->walk_task, current);
 	list_for_each_entry(chunk, &pa->chunks, node) {
 		ret = fn(chunk->pgmap, arg);
 		if (ret)
 			break;
 	}
+	WRITE_ONCE(pa->walk_task, NULL);
 	mutex_unlock(&pa->lock);
 	return ret;
 }
@@ -1195,6 +1452,9 @@ static int __init pgmap_alloc_setup(void)
 	if (WARN_ON(ret < 0))
 		return ret;
 	pgmap_alloc_cpuhp_state = ret;
+	pgmap_alloc_wq = alloc_workqueue("pgmap_alloc", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (WARN_ON(!pgmap_alloc_wq))
+		return -ENOMEM;
 	pgmap_alloc_debugfs_root = debugfs_create_dir("pgmap_alloc", NULL);
 	return 0;
 }

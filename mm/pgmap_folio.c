@@ -2,13 +2,27 @@
 /*
  * Putting the pages of a struct dev_pagemap into service by offset.
  *
- * A DEVICE_PRIVATE or DEVICE_COHERENT page is idle while its refcount is 0,
- * and nothing may rely on an idle page. pgmap_request_folio() is the way out
- * of that state: it takes the pgmap reference that free_zone_device_folio()
- * drops again, then claims the page with a 0 -> 1 cmpxchg of its refcount so
+ * A DEVICE_PRIVATE or DEVICE_COHERENT page is free for a new user once its
+ * last folio_put() has run free_zone_device_folio() to the end; its refcount
+ * is then 0. pgmap_request_folio() is the way out of that state: it takes
+ * the pgmap reference that free_zone_device_folio() drops again, locks the
+ * page, and only then claims it with a 0 -> 1 cmpxchg of its refcount, so
  * that of two racing requesters exactly one wins. Pages are named by their
  * offset in the pgmap, counted in pages across all of its ranges, so a
  * driver's allocator deals in offsets and never in pfns.
+ *
+ * Lock before claim, because a refcount of 1 invites speculative references:
+ * pfn walkers such as migrate_device_range() take a reference on any page
+ * whose refcount is not 0 and then trylock it. With the lock already ours,
+ * such a walker fails its trylock and drops its own reference; the refcount
+ * is only ever changed by increments and decrements that balance. The lock
+ * of a free page is held by nobody but a requester, since walkers lock only
+ * pages they hold a reference on and unlock them before their put.
+ *
+ * A refcount of 0 alone does not make a page free: free_zone_device_folio()
+ * still uncharges it, clears ->mapping and calls &dev_pagemap_ops.page_free
+ * after the refcount has dropped to 0. That is why the caller must know an
+ * offset is free from its own allocator (see pgmap_request_folio()).
  *
  * Only order 0 is put into service on this kernel. A compound folio would
  * overwrite page->pgmap of every tail page with its compound_head (they share
@@ -20,6 +34,7 @@
 
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/page_ref.h>
 #include <linux/pagemap.h>
 #include <linux/percpu-refcount.h>
 
@@ -67,6 +82,20 @@ static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
 	return ERR_PTR(-ERANGE);
 }
 
+/*
+ * The 0 -> 1 transition of a free page's refcount, traced as the helpers of
+ * <linux/page_ref.h> trace theirs (a page_ref_unfreeze event, the same
+ * transition as folio_ref_unfreeze() to 1), for CONFIG_DEBUG_PAGE_REF.
+ */
+static bool page_ref_claim_free(struct page *page)
+{
+	if (atomic_cmpxchg(&page->_refcount, 0, 1) != 0)
+		return false;
+	if (page_ref_tracepoint_active(page_ref_unfreeze))
+		__page_ref_unfreeze(page, 1);
+	return true;
+}
+
 /**
  * pgmap_request_folio() - Put a page of a dev_pagemap into service.
  * @pgmap: A DEVICE_PRIVATE or DEVICE_COHERENT pgmap, mapped by memremap_pages().
@@ -74,11 +103,21 @@ static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
  *	ranges of @pgmap.
  * @order: Order of the folio; only 0 is supported on this kernel (see below).
  *
- * The page must be idle (refcount 0). It comes back as a folio with refcount
- * 1, locked (migrate_vma_pages() wants locked destination pages), and holding
- * one reference on @pgmap, exactly as zone_device_page_init() leaves a page.
- * The last folio_put() returns it to the idle state through
- * &dev_pagemap_ops.page_free and drops the pgmap reference.
+ * The page comes back as a folio with refcount 1, locked (migrate_vma_pages()
+ * wants locked destination pages), and holding one reference on @pgmap,
+ * exactly as zone_device_page_init() leaves a page. The last folio_put()
+ * calls &dev_pagemap_ops.page_free and drops the pgmap reference; after
+ * that the page can be requested again.
+ *
+ * The caller must know from its own allocator that the page at
+ * @pgmap_offset is free: never put into service, or handed back to that
+ * allocator by &dev_pagemap_ops.page_free (or, for a pgmap with a
+ * pgmap_alloc pool, reserved from that pool). A refcount of 0 is not
+ * enough: a page whose last reference was just dropped has refcount 0 while
+ * free_zone_device_folio() still works on it, and a request that wins it
+ * then would see &dev_pagemap_ops.page_free run on a page in service. The
+ * -EBUSY below is a safety net for callers that break this rule, not a way
+ * to find free pages.
  *
  * Passing anything but 0 in @order fails with -E2BIG (after the checks of
  * @pgmap_offset against @order): a large folio's tail pages would lose their
@@ -97,8 +136,8 @@ static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
  *   caller bug).
  * * -E2BIG - @order is above 0, which this kernel cannot build.
  * * -ENODEV - @pgmap is being torn down (memunmap_pages() has started).
- * * -EBUSY - the page is already in service. Not warned about: the claim is
- *   atomic, so racing requesters can use it to decide who owns the page.
+ * * -EBUSY - the page is in service, or another request holds its lock at
+ *   this moment. Not warned about.
  */
 struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 				  pgoff_t pgmap_offset, unsigned int order)
@@ -122,25 +161,60 @@ struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 	if (!percpu_ref_tryget_live(&pgmap->ref))
 		return ERR_PTR(-ENODEV);
 
-	/*
-	 * An idle page has refcount 0 and nobody may take a reference on it,
-	 * so a successful 0 -> 1 transition makes us its only owner.
-	 */
-	if (atomic_cmpxchg(&page->_refcount, 0, 1) != 0) {
-		percpu_ref_put(&pgmap->ref);
-		return ERR_PTR(-EBUSY);
-	}
-
+	/* Lock first: see the comment at the top of this file. */
 	folio = page_folio(page);
-	/* Nobody else can hold the lock of a page nobody else owns. */
-	if (WARN_ON_ONCE(!folio_trylock(folio))) {
-		atomic_set(&page->_refcount, 0);
-		percpu_ref_put(&pgmap->ref);
-		return ERR_PTR(-EBUSY);
+	if (!folio_trylock(folio))
+		goto busy;
+	if (!page_ref_claim_free(page)) {
+		folio_unlock(folio);
+		goto busy;
 	}
 	return folio;
+
+busy:
+	percpu_ref_put(&pgmap->ref);
+	return ERR_PTR(-EBUSY);
 }
 EXPORT_SYMBOL_GPL(pgmap_request_folio);
+
+/**
+ * pgmap_cancel_folio() - Undo pgmap_request_folio() on a folio never used.
+ * @folio: A folio from pgmap_request_folio(), still locked, whose only
+ *	reference is the one the request took, and that nobody else has seen.
+ *
+ * Makes the page free again without the free path: unlike folio_put(), it
+ * calls neither &dev_pagemap_ops.page_free (the page holds nothing of the
+ * driver's) nor the pgmap's allocator. This is for an allocator that puts a
+ * range into service page by page and must give back the pages it already
+ * took when a later one fails, without running the driver's ->page_free,
+ * possibly under a lock that ->page_free takes too.
+ *
+ * Context: Any context; does not sleep.
+ * Return: 0 if the page is free again and the pgmap reference dropped;
+ * -EBUSY if someone holds a speculative reference at this moment (a pfn
+ * walker such as migrate_device_range(), which drops it as soon as its
+ * trylock fails): nothing changed, try again later; -EINVAL (warned about
+ * once) if @folio is not a locked folio of a DEVICE_PRIVATE or
+ * DEVICE_COHERENT pgmap.
+ */
+int pgmap_cancel_folio(struct folio *folio)
+{
+	struct dev_pagemap *pgmap = folio->page.pgmap;
+
+	if (WARN_ON_ONCE(!folio_is_device_private(folio) &&
+			 !folio_is_device_coherent(folio)))
+		return -EINVAL;
+	if (WARN_ON_ONCE(!folio_test_locked(folio)))
+		return -EINVAL;
+	/* Only our reference: take it away in one step, as it came. */
+	if (!folio_ref_freeze(folio, 1))
+		return -EBUSY;
+	/* Free from here; unlock only now, so no walker can lock it in between. */
+	folio_unlock(folio);
+	percpu_ref_put(&pgmap->ref);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pgmap_cancel_folio);
 
 /**
  * page_pgmap_offset() - Offset of a ZONE_DEVICE page in its dev_pagemap.

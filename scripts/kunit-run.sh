@@ -15,7 +15,7 @@ kunit_run() {
 	rm -f "$console"
 	(cd "$SRC" && python3 tools/testing/kunit/kunit.py run --arch=x86_64 \
 		--build_dir="$BUILD/kunit" --jobs="$(nproc)" --timeout=900 \
-		--qemu_args='-smp 2 -m 2048' "${args[@]}") >"$log" 2>&1 || true
+		--qemu_args='-smp 8 -m 2048' "${args[@]}") >"$log" 2>&1 || true
 
 	summary=$(grep -E 'Testing complete\. Ran [0-9]+ tests' "$log" | tail -n 1)
 	if [ -z "$summary" ]; then

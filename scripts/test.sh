@@ -26,7 +26,7 @@ for step in $steps; do
 	n=$((n + 1))
 	case $step in
 	kunit)
-		stage $n/$total "KUnit suites: build, then boot in QEMU (2 vCPUs)"
+		stage $n/$total "KUnit suites: build, then boot in QEMU (8 vCPUs on this machine's cores)"
 		. "$TOP/scripts/kunit-run.sh" ;;
 	demo)
 		stage $n/$total "the sample driver's demo in QEMU (make run)"

@@ -6,11 +6,13 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
 #include <linux/prandom.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -1021,6 +1023,811 @@ static void pgmap_alloc_bad_input(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 }
 
+/*
+ * A range that fails part way is undone without ->page_free: the driver never
+ * got those pages. Page 511 is put into service behind the pool's back (a
+ * driver bug, reported), so a range of the whole pool fails at its last page.
+ */
+static void pgmap_alloc_range_undone_without_page_free(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct folio *foreign;
+	struct page **pages;
+
+	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	foreign = pgmap_request_folio(&dev->pgmap, 511, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(foreign));
+
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(pgmap_alloc_range(pa, 512, GFP_KERNEL,
+									pages)),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 511);
+	KUNIT_EXPECT_EQ(test, page_ref_count(pages[0]), 0);
+
+	/* The driver's page comes back to the pool when the driver frees it. */
+	put_page_folio(&foreign->page);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+}
+
+struct undo_walker_ctx {
+	struct page *page;
+	atomic_t round;			/* the requester's, from 1 */
+	atomic_t stop;
+	long refs;
+};
+
+/*
+ * A pfn walker that, once a round, takes a reference on its page as soon as
+ * it can and holds it a while before it lets go.
+ */
+static void undo_walker(void *arg, unsigned int i)
+{
+	struct undo_walker_ctx *ctx = arg;
+	unsigned long spins = 0;
+	int done = 0;
+
+	while (!atomic_read(&ctx->stop)) {
+		if (atomic_read(&ctx->round) != done &&
+		    get_page_unless_zero(ctx->page)) {
+			ctx->refs++;
+			udelay(200);
+			put_page(ctx->page);
+			done = atomic_read(&ctx->round);
+		}
+		if (!(++spins % 1024))
+			cond_resched();
+	}
+}
+
+struct undo_ctx {
+	struct kunit *test;
+	struct pgmap_kunit_dev *dev;
+	struct pgmap_alloc *pa;
+	struct page **pages;
+	struct undo_walker_ctx walker;
+};
+
+/*
+ * Each round, the driver takes page 511 itself, so that a range of the whole
+ * pool fails at its last page; then frees it, and it goes back to the pool,
+ * as do the pages the walker held, once it let go.
+ */
+static void undo_requester(struct undo_ctx *ctx)
+{
+	struct folio *foreign;
+	int round, waited;
+
+	for (round = 1; round <= 50; round++) {
+		atomic_set(&ctx->walker.round, round);
+		foreign = pgmap_request_folio(&ctx->dev->pgmap, 511, 0);
+		KUNIT_EXPECT_FALSE(ctx->test, IS_ERR(foreign));
+		if (IS_ERR(foreign))
+			break;
+		KUNIT_EXPECT_EQ(ctx->test, pgmap_alloc_range(ctx->pa, 512, GFP_KERNEL,
+							     ctx->pages), -EBUSY);
+		put_page_folio(&foreign->page);
+		for (waited = 0; waited < 5000 && pgmap_alloc_free_pages(ctx->pa) != 512;
+		     waited++)
+			usleep_range(1000, 2000);
+		KUNIT_EXPECT_EQ(ctx->test, pgmap_alloc_free_pages(ctx->pa), 512);
+	}
+	atomic_set(&ctx->walker.stop, 1);
+}
+
+static void undo_thread(void *arg, unsigned int i)
+{
+	struct undo_ctx *ctx = arg;
+
+	if (i == 0)
+		undo_requester(ctx);
+	else
+		undo_walker(&ctx->walker, i);
+}
+
+/*
+ * The same, while a pfn walker on another CPU takes references on a page of
+ * the range as soon as it is in service: the undo waits for the walker
+ * instead of leaving the last put, and so ->page_free, to it.
+ */
+static void pgmap_alloc_range_undone_past_a_walker(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct undo_ctx *ctx;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs to race, has %u", num_online_cpus());
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->pages = kunit_kcalloc(test, 512, sizeof(*ctx->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->pages);
+	ctx->test = test;
+	ctx->dev = dev;
+	ctx->pa = pa;
+	ctx->walker.page = pfn_to_page(PHYS_PFN(dev->pgmap.range.start) + 5);
+
+	PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_kunit_run_threads(test, 2, undo_thread, ctx));
+	kunit_info(test, "the walker took %ld references\n", ctx->walker.refs);
+	KUNIT_EXPECT_GT(test, ctx->walker.refs, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+	/* ->page_free ran for the driver's own page only, once a round. */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 50);
+	KUNIT_EXPECT_EQ(test, page_ref_count(ctx->walker.page), 0);
+}
+
+/*
+ * Single-threaded, an allocation fails with -ENOMEM only if no aligned free
+ * range of its size exists: checked against a shadow bitmap of the pages
+ * out, over random ranges allocated and freed in random order.
+ */
+#define MODEL_PAGES	1024
+#define MODEL_HELD	48
+
+static void pgmap_alloc_enomem_only_when_full(struct kunit *test)
+{
+	struct pgmap_alloc *pa = pool_on(test, one_range(test, MODEL_PAGES));
+	struct { struct page *first; pgoff_t offset; unsigned long nr; } *held;
+	unsigned long *shadow, nr, i;
+	long nr_held = 0, failed = 0, spurious = 0;
+	struct rnd_state rnd;
+	struct page **pages;
+	int op;
+
+	shadow = kunit_kzalloc(test, BITS_TO_LONGS(MODEL_PAGES) * sizeof(long), GFP_KERNEL);
+	held = kunit_kcalloc(test, MODEL_HELD, sizeof(*held), GFP_KERNEL);
+	pages = kunit_kcalloc(test, 64, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, shadow);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	prandom_seed_state(&rnd, 14);
+
+	for (op = 0; op < 20000; op++) {
+		u32 r = prandom_u32_state(&rnd);
+
+		if (nr_held == MODEL_HELD || (nr_held && r % 3 == 0)) {
+			long slot = (r >> 2) % nr_held;
+
+			for (i = 0; i < held[slot].nr; i++) {
+				clear_bit(held[slot].offset + i, shadow);
+				put_page_folio(nth_page(held[slot].first, i));
+			}
+			held[slot] = held[--nr_held];
+			continue;
+		}
+		nr = 1 + (r >> 2) % (r & 2 ? 64 : 8);
+		if (pgmap_alloc_range(pa, nr, GFP_KERNEL, pages)) {
+			failed++;
+			/* Was there an aligned free range of this size? */
+			if (bitmap_find_next_zero_area(shadow, MODEL_PAGES, 0, nr,
+						       roundup_pow_of_two(nr) - 1) < MODEL_PAGES)
+				spurious++;
+			continue;
+		}
+		held[nr_held].first = pages[0];
+		held[nr_held].offset = page_pgmap_offset(pages[0]);
+		held[nr_held].nr = nr;
+		for (i = 0; i < nr; i++)
+			KUNIT_EXPECT_FALSE(test, test_and_set_bit(held[nr_held].offset + i,
+								  shadow));
+		nr_held++;
+	}
+	while (nr_held--)
+		for (i = 0; i < held[nr_held].nr; i++)
+			put_page_folio(nth_page(held[nr_held].first, i));
+	kunit_info(test, "%ld allocations failed, %ld of them with room\n", failed, spurious);
+	KUNIT_EXPECT_GT(test, failed, 0);
+	KUNIT_EXPECT_EQ(test, spurious, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), MODEL_PAGES);
+}
+
+/*
+ * Two CPUs allocate and free ranges of up to 64 pages in a pool that always
+ * has room: each holds at most 4 ranges, so at most 2 * 4 held, 2 in flight
+ * and 8 cached pages touch at most 18 of its 32 aligned 64-page blocks. The
+ * pool must then never call ->grow nor fail.
+ */
+#define ROOM_PAGES	2048
+#define ROOM_HELD	4
+
+struct room_ctx {
+	struct pgmap_alloc *pa;
+	atomic_t nr_grow, nr_failed;
+	atomic_long_t nr_allocated;
+};
+
+static int count_grow(struct pgmap_alloc *pa, void *data)
+{
+	struct room_ctx *ctx = data;
+
+	atomic_inc(&ctx->nr_grow);
+	return -ENOSPC;
+}
+
+static const struct pgmap_alloc_ops count_grow_ops = {
+	.grow = count_grow,
+};
+
+static void room_thread(void *arg, unsigned int id)
+{
+	struct room_ctx *ctx = arg;
+	struct { struct page *first; unsigned long nr; } held[ROOM_HELD];
+	struct page *pages[64];
+	int nr_held = 0, op;
+	struct rnd_state rnd;
+	unsigned long i;
+
+	prandom_seed_state(&rnd, 100 + id);
+	for (op = 0; op < 20000; op++) {
+		u32 r = prandom_u32_state(&rnd);
+		unsigned long nr = 1 + (r >> 8) % (r & 1 ? 64 : 4);
+
+		if (nr_held == ROOM_HELD || (nr_held && (r & 6) == 0)) {
+			int slot = (r >> 3) % nr_held;
+
+			for (i = 0; i < held[slot].nr; i++)
+				put_page_folio(nth_page(held[slot].first, i));
+			held[slot] = held[--nr_held];
+			continue;
+		}
+		if (pgmap_alloc_range(ctx->pa, nr, GFP_KERNEL, pages)) {
+			atomic_inc(&ctx->nr_failed);
+			continue;
+		}
+		atomic_long_inc(&ctx->nr_allocated);
+		held[nr_held].first = pages[0];
+		held[nr_held++].nr = nr;
+		if (!(op % 256))
+			cond_resched();
+	}
+	while (nr_held--)
+		for (i = 0; i < held[nr_held].nr; i++)
+			put_page_folio(nth_page(held[nr_held].first, i));
+}
+
+static void pgmap_alloc_no_grow_while_room(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, ROOM_PAGES);
+	struct room_ctx *ctx;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs to race, has %u", num_online_cpus());
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->pa = pgmap_alloc_create(test->name, &count_grow_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, ctx->pa), 0);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &dev->pgmap), 0);
+
+	pgmap_kunit_run_threads(test, 2, room_thread, ctx);
+	kunit_info(test, "%ld ranges allocated; %d calls of ->grow, %d failures\n",
+		   atomic_long_read(&ctx->nr_allocated), atomic_read(&ctx->nr_grow),
+		   atomic_read(&ctx->nr_failed));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->nr_grow), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->nr_failed), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), ROOM_PAGES);
+}
+
+/*
+ * A range never crosses from one range of a multi-range pgmap to the next:
+ * its pfns are consecutive. With ranges of 512 and 1536 pages, the only
+ * 1024-page range lies at offset 1024; with 512, 1024 and 512 there is none.
+ */
+static void pgmap_alloc_range_within_one_range(struct kunit *test)
+{
+	static const unsigned long two[] = { 512, 1536 }, three[] = { 512, 1024, 512 };
+	struct pgmap_kunit_dev *dev = pgmap_kunit_create(test, 2, two);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct page **pages, *firsts[4];
+	unsigned long i;
+	int ret;
+
+	pages = kunit_kcalloc(test, 1024, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 1024, GFP_KERNEL, pages), 0);
+	KUNIT_EXPECT_EQ(test, page_pgmap_offset(pages[0]), 1024);
+	for (i = 0; i < 1024; i++)
+		KUNIT_EXPECT_EQ(test, page_to_pfn(pages[i]), page_to_pfn(pages[0]) + i);
+	for (i = 0; i < 1024; i++)
+		put_page_folio(pages[i]);
+
+	dev = pgmap_kunit_create(test, 3, three);
+	pa = pool_on(test, dev);
+	ret = pgmap_alloc_range(pa, 1024, GFP_KERNEL, pages);
+	KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+	for (i = 0; !ret && i < 1024; i++)
+		put_page_folio(pages[i]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 2048);
+	/* Ranges of 512 fill it, each inside one range. */
+	for (i = 0; i < 4; i++) {
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, pages + 512 * (i & 1)),
+				0);
+		firsts[i] = pages[512 * (i & 1)];
+		KUNIT_EXPECT_EQ(test, page_to_pfn(pages[512 * (i & 1) + 511]),
+				page_to_pfn(firsts[i]) + 511);
+	}
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 0);
+	for (i = 0; i < 4 * 512; i++)
+		put_page_folio(nth_page(firsts[i / 512], i % 512));
+}
+
+/*
+ * Calls into the pool that would deadlock fail instead, with a warning:
+ * allocating from the pool inside its own ->grow, destroying it from there,
+ * and allocating (and so growing) from a pgmap_alloc_walk_pgmaps() callback,
+ * which holds the lock that growing needs. Each runs in a thread, so that on
+ * a pool that deadlocks the test reports it instead of hanging.
+ */
+struct reentry_ctx {
+	struct kunit *test;
+	struct pgmap_alloc *pa;
+	struct pgmap_kunit_dev *dev;
+	int (*grow)(struct reentry_ctx *ctx);
+	int inner_error, outer_error;
+	struct completion done;
+};
+
+static int reentry_grow(struct pgmap_alloc *pa, void *data)
+{
+	struct reentry_ctx *ctx = data;
+
+	return ctx->grow(ctx);
+}
+
+static const struct pgmap_alloc_ops reentry_ops = {
+	.grow = reentry_grow,
+};
+
+static int reentry_alloc(void *data)
+{
+	struct reentry_ctx *ctx = data;
+	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+
+	ctx->outer_error = PTR_ERR_OR_ZERO(folio);
+	if (!IS_ERR(folio))
+		put_page_folio(&folio->page);
+	complete(&ctx->done);
+	return 0;
+}
+
+/* Returns false, leaking @ctx's pool, if the call deadlocked. */
+static bool reentry_run(struct kunit *test, struct reentry_ctx *ctx,
+			int (*fn)(void *data))
+{
+	init_completion(&ctx->done);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(fn, ctx, "pgmap_reentry")));
+	if (PGMAP_KUNIT_EXPECT_WARN(wait_for_completion_timeout(&ctx->done, 20 * HZ)))
+		return true;
+	KUNIT_FAIL(test, "deadlocked: leaking the pool and the thread");
+	return false;
+}
+
+static struct reentry_ctx *reentry_pool(struct kunit *test,
+					int (*grow)(struct reentry_ctx *ctx))
+{
+	struct reentry_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->test = test;
+	ctx->grow = grow;
+	ctx->pa = pgmap_alloc_create(test->name, &reentry_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	return ctx;
+}
+
+static int grow_allocates(struct reentry_ctx *ctx)
+{
+	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+
+	ctx->inner_error = PTR_ERR_OR_ZERO(folio);
+	return -ENOSPC;
+}
+
+static void pgmap_alloc_grow_allocates_from_its_pool(struct kunit *test)
+{
+	struct reentry_ctx *ctx = reentry_pool(test, grow_allocates);
+
+	if (!reentry_run(test, ctx, reentry_alloc))
+		return;
+	KUNIT_EXPECT_EQ(test, ctx->inner_error, -EDEADLK);
+	KUNIT_EXPECT_EQ(test, ctx->outer_error, -ENOSPC);
+	pgmap_alloc_destroy(ctx->pa);
+}
+
+static int grow_destroys(struct reentry_ctx *ctx)
+{
+	pgmap_alloc_destroy(ctx->pa);
+	return -ENOSPC;
+}
+
+static void pgmap_alloc_grow_destroys_its_pool(struct kunit *test)
+{
+	struct reentry_ctx *ctx = reentry_pool(test, grow_destroys);
+
+	if (!reentry_run(test, ctx, reentry_alloc))
+		return;
+	/* The destroy was refused: the pool is alive, and still grows. */
+	KUNIT_EXPECT_EQ(test, ctx->outer_error, -ENOSPC);
+	ctx->grow = grow_allocates;
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(PTR_ERR(pgmap_alloc_folio(ctx->pa, 0,
+										 GFP_KERNEL))),
+			-ENOSPC);
+	pgmap_alloc_destroy(ctx->pa);
+}
+
+static int grow_adds_pgmap(struct reentry_ctx *ctx)
+{
+	return pgmap_alloc_add_pgmap(ctx->pa, &one_range(ctx->test, 512)->pgmap);
+}
+
+static int walk_allocates(struct dev_pagemap *pgmap, void *arg)
+{
+	struct reentry_ctx *ctx = arg;
+	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+
+	ctx->inner_error = PTR_ERR_OR_ZERO(folio);
+	if (!IS_ERR(folio))
+		put_page_folio(&folio->page);
+	return 1;
+}
+
+static int reentry_walk(void *data)
+{
+	struct reentry_ctx *ctx = data;
+
+	ctx->outer_error = pgmap_alloc_walk_pgmaps(ctx->pa, walk_allocates, ctx);
+	complete(&ctx->done);
+	return 0;
+}
+
+static void pgmap_alloc_walk_callback_allocates(struct kunit *test)
+{
+	struct reentry_ctx *ctx = reentry_pool(test, grow_adds_pgmap);
+	struct page **pages;
+	int i;
+
+	ctx->dev = one_range(test, 512);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(ctx->pa, 512, GFP_KERNEL, pages), 0);
+
+	/* Full, so the callback's allocation would have to grow the pool. */
+	if (!reentry_run(test, ctx, reentry_walk))
+		return;
+	KUNIT_EXPECT_EQ(test, ctx->inner_error, -EDEADLK);
+	KUNIT_EXPECT_EQ(test, ctx->outer_error, 1);
+	for (i = 0; i < 512; i++)
+		put_page_folio(pages[i]);
+	pgmap_alloc_destroy(ctx->pa);
+}
+
+/* ->grow runs in the allocation's gfp scope: no fs or io recursion. */
+struct scope_ctx {
+	unsigned int flags;
+};
+
+static int grow_records_scope(struct pgmap_alloc *pa, void *data)
+{
+	struct scope_ctx *ctx = data;
+
+	ctx->flags = current->flags & (PF_MEMALLOC_NOFS | PF_MEMALLOC_NOIO);
+	return -ENOSPC;
+}
+
+static const struct pgmap_alloc_ops scope_ops = {
+	.grow = grow_records_scope,
+};
+
+static void pgmap_alloc_grow_in_gfp_scope(struct kunit *test)
+{
+	struct scope_ctx ctx = {};
+	struct pgmap_alloc *pa = pgmap_alloc_create(test->name, &scope_ops, &ctx);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, pa), 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_NOFS)), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, ctx.flags, PF_MEMALLOC_NOFS);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_NOIO)), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, ctx.flags, PF_MEMALLOC_NOIO);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, ctx.flags, 0);
+	/* The caller's own flags are as they were. */
+	KUNIT_EXPECT_FALSE(test, current->flags & (PF_MEMALLOC_NOFS | PF_MEMALLOC_NOIO));
+}
+
+/*
+ * A PF_MEMALLOC task (one in reclaim) finds the pool's last page cached on
+ * another CPU: emptying that cache must not flush a workqueue that reclaim
+ * cannot rely on (check_flush_dependency() warns).
+ */
+struct memalloc_ctx {
+	struct pgmap_alloc *pa;
+	struct folio *folio;
+	struct completion cached;
+	int error;
+};
+
+static void memalloc_thread(void *arg, unsigned int i)
+{
+	struct memalloc_ctx *ctx = arg;
+	unsigned int noreclaim;
+	struct folio *folio;
+
+	if (i == 1) {
+		put_page_folio(&ctx->folio->page);
+		complete(&ctx->cached);
+		return;
+	}
+	wait_for_completion(&ctx->cached);
+	noreclaim = memalloc_noreclaim_save();
+	folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+	memalloc_noreclaim_restore(noreclaim);
+	ctx->error = PTR_ERR_OR_ZERO(folio);
+	if (!IS_ERR(folio))
+		put_page_folio(&folio->page);
+}
+
+static void pgmap_alloc_drain_from_reclaim(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct memalloc_ctx ctx = { .pa = pa };
+	struct page **pages;
+	int i, round;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs a second CPU to cache the page, has %u",
+			   num_online_cpus());
+	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (round = 0; round < 20; round++) {
+		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, pages), 0);
+		ctx.folio = page_folio(pages[round]);
+		init_completion(&ctx.cached);
+		pgmap_kunit_run_threads(test, 2, memalloc_thread, &ctx);
+		KUNIT_EXPECT_EQ(test, ctx.error, 0);
+		for (i = 0; i < 512; i++)
+			if (i != round)
+				put_page_folio(pages[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+}
+
+/*
+ * Pages cached on CPUs that stop allocating do not stay there: the caches
+ * hold at most a sixteenth of the pool, and an idle cache is emptied after
+ * a short delay, so that allocations that may not sleep (and so cannot
+ * empty other CPUs' caches) find every free page again.
+ */
+struct idle_ctx {
+	struct pgmap_alloc *pa;
+	struct page **pages;		/* the whole pool, from one range */
+	struct page **got;		/* taken again without sleeping */
+	unsigned int nr_cpus, per_cpu;
+};
+
+static void idle_thread(void *arg, unsigned int i)
+{
+	struct idle_ctx *ctx = arg;
+	unsigned int j;
+
+	/* Thread i frees its share on CPU i... */
+	for (j = 0; j < ctx->per_cpu; j++)
+		put_page_folio(ctx->pages[i * ctx->per_cpu + j]);
+}
+
+static long idle_take_all(struct idle_ctx *ctx, long n)
+{
+	while (n < ctx->nr_cpus * ctx->per_cpu) {
+		struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_NOWAIT);
+
+		if (IS_ERR(folio))
+			break;
+		ctx->got[n++] = &folio->page;
+	}
+	return n;
+}
+
+static void pgmap_alloc_idle_caches_emptied(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 512);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct idle_ctx ctx = { .pa = pa, .per_cpu = 8 };
+	long n, at_once, i;
+	int waited_ms;
+
+	ctx.nr_cpus = min(num_online_cpus(), 512 / ctx.per_cpu);
+	ctx.pages = kunit_kcalloc(test, 512, sizeof(*ctx.pages), GFP_KERNEL);
+	ctx.got = kunit_kcalloc(test, 512, sizeof(*ctx.got), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx.pages);
+	KUNIT_ASSERT_NOT_NULL(test, ctx.got);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, ctx.pages), 0);
+	pgmap_kunit_run_threads(test, ctx.nr_cpus, idle_thread, &ctx);
+
+	/* ...then, without sleeping, this CPU gets what is not cached elsewhere. */
+	n = idle_take_all(&ctx, 0);
+	at_once = n;
+	for (waited_ms = 0; n < ctx.nr_cpus * ctx.per_cpu && waited_ms < 5000;
+	     waited_ms += 100) {
+		msleep(100);
+		n = idle_take_all(&ctx, n);
+	}
+	kunit_info(test, "%u CPUs freed %u pages each: %ld taken at once, %ld after %d ms\n",
+		   ctx.nr_cpus, ctx.per_cpu, at_once, n, waited_ms);
+	KUNIT_EXPECT_GE(test, at_once, (long)ctx.nr_cpus * ctx.per_cpu - 512 / 16);
+	KUNIT_EXPECT_EQ(test, n, (long)ctx.nr_cpus * ctx.per_cpu);
+	for (i = 0; i < n; i++)
+		put_page_folio(ctx.got[i]);
+	for (i = ctx.nr_cpus * ctx.per_cpu; i < 512; i++)
+		put_page_folio(ctx.pages[i]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+}
+
+#define HARDIRQ_PAGES		1024
+#define HARDIRQ_ALLOCS		5000	/* per thread */
+#define HARDIRQ_QUEUE		256	/* a power of two, well below the pool */
+#define HARDIRQ_PERIOD_NS	(100 * NSEC_PER_USEC)
+
+/*
+ * Folios waiting for the timer, in a ring under a raw spinlock: a
+ * spinlock_t would sleep on PREEMPT_RT, which hard IRQ context must not.
+ */
+struct hardirq_ctx {
+	struct pgmap_alloc *pa;
+	struct hrtimer timer;
+	raw_spinlock_t lock;
+	unsigned int head, tail;		/* queued: tail to head - 1 */
+	struct folio *queue[HARDIRQ_QUEUE];
+	DECLARE_BITMAP(shadow, HARDIRQ_PAGES);	/* set while a page is out */
+	atomic_long_t allocated, failed, twice, errors;
+	atomic_long_t irq_puts, task_puts, not_in_hardirq;
+};
+
+static bool hardirq_queue(struct hardirq_ctx *ctx, struct folio *folio)
+{
+	unsigned long flags;
+	bool queued;
+
+	raw_spin_lock_irqsave(&ctx->lock, flags);
+	queued = ctx->head - ctx->tail < HARDIRQ_QUEUE;
+	if (queued)
+		ctx->queue[ctx->head++ % HARDIRQ_QUEUE] = folio;
+	raw_spin_unlock_irqrestore(&ctx->lock, flags);
+	return queued;
+}
+
+static struct folio *hardirq_dequeue(struct hardirq_ctx *ctx)
+{
+	struct folio *folio = NULL;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&ctx->lock, flags);
+	if (ctx->head != ctx->tail)
+		folio = ctx->queue[ctx->tail++ % HARDIRQ_QUEUE];
+	raw_spin_unlock_irqrestore(&ctx->lock, flags);
+	return folio;
+}
+
+/* The last put: the page goes back to the pool from here. */
+static void hardirq_put(struct hardirq_ctx *ctx, struct folio *folio)
+{
+	pgoff_t offset = folio_pgmap_offset(folio);
+
+	/* Clear before the put: once put, another CPU may get it. */
+	if (offset >= HARDIRQ_PAGES || !test_and_clear_bit(offset, ctx->shadow))
+		atomic_long_inc(&ctx->twice);
+	folio_put(folio);
+}
+
+static enum hrtimer_restart hardirq_timer_fn(struct hrtimer *timer)
+{
+	struct hardirq_ctx *ctx = container_of(timer, struct hardirq_ctx, timer);
+	struct folio *folio;
+	int n;
+
+	for (n = 0; n < HARDIRQ_QUEUE; n++) {
+		folio = hardirq_dequeue(ctx);
+		if (!folio)
+			break;
+		if (!in_hardirq())
+			atomic_long_inc(&ctx->not_in_hardirq);
+		hardirq_put(ctx, folio);
+		atomic_long_inc(&ctx->irq_puts);
+	}
+	hrtimer_forward_now(timer, ns_to_ktime(HARDIRQ_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/* Stop the timer and put what it left: at the end, or when the test aborts. */
+static void hardirq_stop(void *arg)
+{
+	struct hardirq_ctx *ctx = arg;
+	struct folio *folio;
+
+	hrtimer_cancel(&ctx->timer);
+	while ((folio = hardirq_dequeue(ctx))) {
+		hardirq_put(ctx, folio);
+		atomic_long_inc(&ctx->task_puts);
+	}
+}
+
+static void hardirq_thread_fn(void *arg, unsigned int i)
+{
+	struct hardirq_ctx *ctx = arg;
+	int n;
+
+	for (n = 0; n < HARDIRQ_ALLOCS; n++) {
+		struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_NOWAIT);
+		pgoff_t offset;
+
+		if (IS_ERR(folio)) {
+			/* Empty for now: let the timer give some back. */
+			if (PTR_ERR(folio) != -ENOMEM)
+				atomic_long_inc(&ctx->errors);
+			atomic_long_inc(&ctx->failed);
+			usleep_range(50, 100);
+			continue;
+		}
+		atomic_long_inc(&ctx->allocated);
+		offset = folio_pgmap_offset(folio);
+		if (offset >= HARDIRQ_PAGES || test_and_set_bit(offset, ctx->shadow))
+			atomic_long_inc(&ctx->twice);
+		/* In task context: folio_unlock() may sleep on PREEMPT_RT. */
+		folio_unlock(folio);
+		while (!hardirq_queue(ctx, folio))
+			usleep_range(50, 100);
+		cond_resched();
+	}
+}
+
+/*
+ * Folios allocated on every CPU and put by an hrtimer in hard IRQ context
+ * (HRTIMER_MODE_REL_HARD, so even on PREEMPT_RT), as a driver's interrupt
+ * handler may drop the last reference: the hand-back to the pool must be
+ * safe there, racing allocations in task context (with lockdep watching
+ * the lock types), hand no page out twice, and lose none.
+ */
+static void pgmap_alloc_hand_back_from_hardirq(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, HARDIRQ_PAGES);
+	struct pgmap_alloc *pa = pool_on(test, dev);
+	struct hardirq_ctx *ctx;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->pa = pa;
+	raw_spin_lock_init(&ctx->lock);
+	hrtimer_init(&ctx->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	ctx->timer.function = hardirq_timer_fn;
+	/* Runs before ctx is freed and the pool destroyed, even on abort. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, hardirq_stop, ctx), 0);
+	hrtimer_start(&ctx->timer, ns_to_ktime(HARDIRQ_PERIOD_NS), HRTIMER_MODE_REL_HARD);
+
+	pgmap_kunit_run_threads(test, num_online_cpus(), hardirq_thread_fn, ctx);
+	kunit_release_action(test, hardirq_stop, ctx);
+
+	kunit_info(test, "%u threads: %ld allocated, %ld failed; %ld put in hard IRQ, %ld at the end\n",
+		   num_online_cpus(), atomic_long_read(&ctx->allocated),
+		   atomic_long_read(&ctx->failed), atomic_long_read(&ctx->irq_puts),
+		   atomic_long_read(&ctx->task_puts));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->twice), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->not_in_hardirq), 0);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->irq_puts), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->irq_puts) +
+			atomic_long_read(&ctx->task_puts),
+			atomic_long_read(&ctx->allocated));
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(ctx->shadow, HARDIRQ_PAGES));
+	/* Every page came back, through ->page_free exactly once. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), HARDIRQ_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
+			atomic_long_read(&ctx->allocated));
+}
+
 /* Stress: random ranges of mixed orders from every CPU at once. */
 #define STRESS_PAGES	1024
 #define STRESS_OPS	1000000
@@ -1192,6 +1999,18 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_fault_injection_grow),
 	KUNIT_CASE_PARAM(pgmap_alloc_bad_input, bad_input_gen_params),
 	KUNIT_CASE_SLOW(pgmap_alloc_stress),
+	KUNIT_CASE(pgmap_alloc_range_undone_without_page_free),
+	KUNIT_CASE_SLOW(pgmap_alloc_range_undone_past_a_walker),
+	KUNIT_CASE(pgmap_alloc_enomem_only_when_full),
+	KUNIT_CASE_SLOW(pgmap_alloc_no_grow_while_room),
+	KUNIT_CASE(pgmap_alloc_range_within_one_range),
+	KUNIT_CASE(pgmap_alloc_grow_allocates_from_its_pool),
+	KUNIT_CASE(pgmap_alloc_grow_destroys_its_pool),
+	KUNIT_CASE(pgmap_alloc_walk_callback_allocates),
+	KUNIT_CASE(pgmap_alloc_grow_in_gfp_scope),
+	KUNIT_CASE(pgmap_alloc_drain_from_reclaim),
+	KUNIT_CASE(pgmap_alloc_idle_caches_emptied),
+	KUNIT_CASE_SLOW(pgmap_alloc_hand_back_from_hardirq),
 	{}
 };
 

@@ -19,6 +19,8 @@ static void pgmap_kunit_page_free(struct page *page)
 		container_of(page->pgmap, struct pgmap_kunit_dev, pgmap);
 
 	atomic_long_inc(&dev->nr_page_free);
+	if (dev->on_page_free)
+		dev->on_page_free(page, dev->page_free_arg);
 }
 
 /* The pages are never mapped into a process, so this cannot be reached. */
@@ -168,6 +170,70 @@ struct dev_pagemap *pgmap_kunit_unmapped_pgmap(struct kunit *test,
 	pgmap->range.end = (PAGES_PER_SUBSECTION << PAGE_SHIFT) - 1;
 	pgmap->ops = &pgmap_kunit_ops;
 	return pgmap;
+}
+
+struct pgmap_kunit_thread {
+	pgmap_kunit_thread_fn fn;
+	void *arg;
+	unsigned int i;
+	struct completion *start;
+	struct completion done;
+};
+
+static int pgmap_kunit_thread(void *data)
+{
+	struct pgmap_kunit_thread *t = data;
+
+	wait_for_completion(t->start);
+	t->fn(t->arg, t->i);
+	complete(&t->done);
+	return 0;
+}
+
+/**
+ * pgmap_kunit_run_threads() - Run a function in threads on different CPUs.
+ * @test: The test.
+ * @nr: Number of threads.
+ * @fn: Called as @fn(@arg, i) in thread i, for i from 0 to @nr - 1.
+ * @arg: Passed to @fn.
+ *
+ * Thread i is bound to the (i mod number of online CPUs)-th online CPU, and
+ * all threads start together once every one exists, so that races between
+ * them are likely. Returns once every thread has returned from @fn.
+ */
+void pgmap_kunit_run_threads(struct kunit *test, unsigned int nr,
+			     pgmap_kunit_thread_fn fn, void *arg)
+{
+	struct pgmap_kunit_thread *threads;
+	struct completion start;
+	unsigned int i;
+
+	threads = kunit_kcalloc(test, nr, sizeof(*threads), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, threads);
+	init_completion(&start);
+	for (i = 0; i < nr; i++) {
+		struct pgmap_kunit_thread *t = &threads[i];
+		struct task_struct *task;
+
+		*t = (struct pgmap_kunit_thread){
+			.fn = fn, .arg = arg, .i = i, .start = &start,
+		};
+		init_completion(&t->done);
+		task = kthread_create(pgmap_kunit_thread, t, "pgmap_kunit%u", i);
+		if (IS_ERR(task)) {
+			/* Let the threads already made finish before failing. */
+			complete_all(&start);
+			while (i--)
+				wait_for_completion(&threads[i].done);
+			KUNIT_FAIL_AND_ABORT(test, "kthread_create: %ld", PTR_ERR(task));
+		}
+		kthread_bind(task, cpumask_nth(i % num_online_cpus(),
+					       cpu_online_mask));
+		wake_up_process(task);
+	}
+	complete_all(&start);
+	for (i = 0; i < nr; i++)
+		wait_for_completion(&threads[i].done);
 }
 
 MODULE_DESCRIPTION("KUnit tests for pgmap_request_folio() and pgmap_alloc");

@@ -20,6 +20,9 @@ struct pgmap_kunit_dev {
 	struct task_struct *unmapper;
 	struct completion unmapped;
 	bool unmap_started;
+	/* Optional: called by ->page_free after the count, with @page_free_arg */
+	void (*on_page_free)(struct page *page, void *arg);
+	void *page_free_arg;
 	struct dev_pagemap pgmap;	/* last: its ranges[] follow it */
 };
 
@@ -30,6 +33,11 @@ bool pgmap_kunit_wait_unmapped(struct pgmap_kunit_dev *dev,
 			       unsigned long timeout);
 struct dev_pagemap *pgmap_kunit_unmapped_pgmap(struct kunit *test,
 					       enum memory_type type);
+
+/* The body of a test thread: @i is its number, from 0. */
+typedef void (*pgmap_kunit_thread_fn)(void *arg, unsigned int i);
+void pgmap_kunit_run_threads(struct kunit *test, unsigned int nr,
+			     pgmap_kunit_thread_fn fn, void *arg);
 
 /*
  * Run @expr, which is meant to warn (WARN_ON_ONCE, so only the first time).
