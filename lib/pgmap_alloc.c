@@ -108,7 +108,6 @@ struct pgmap_alloc_cached {
  */
 struct pgmap_alloc_cache {
 	unsigned int nr;
-	bool drain_armed;		/* @drain_work queued to empty it */
 	struct pgmap_alloc_cached pages[PGMAP_ALLOC_CACHE_SIZE];
 	struct pgmap_alloc *pa;
 	struct delayed_work drain_work;
@@ -397,6 +396,7 @@ static unsigned long pgmap_alloc_place(unsigned long *map, unsigned long size,
 	 */
 	lowest = data_race(find_next_zero_bit(map, size, READ_ONCE(chunk->hint)));
 	WRITE_ONCE(chunk->hint, lowest);
+	/* Lockless, as above */
 	bit = data_race(pgmap_alloc_fit_up(chunk, map, size, lowest, nr,
 					   align_mask));
 	if (bit >= size && lowest) {
@@ -459,12 +459,10 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 	unsigned int i, limit = READ_ONCE(chunk->pa->cache_limit);
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
-	if (!cache->drain_armed) {
-		/* A plain flag, so that a busy cache costs no atomic to re-arm */
-		cache->drain_armed = true;
+	/* A plain read first, so that a busy cache costs no atomic to re-arm */
+	if (!delayed_work_pending(&cache->drain_work))
 		queue_delayed_work_on(smp_processor_id(), pgmap_alloc_wq,
 				      &cache->drain_work, PGMAP_ALLOC_CACHE_IDLE);
-	}
 	if (cache->nr >= limit) {
 		if (!limit || page.offset < cache->pages[0].offset) {
 			pgmap_alloc_unreserve(chunk, offset);
@@ -512,11 +510,12 @@ static void pgmap_alloc_drain_work(struct work_struct *work)
 						       drain_work);
 
 	local_lock(&pgmap_alloc_cpu_lock);
-	/* Not on its CPU only if that went offline, which emptied the cache. */
-	if (cache == this_cpu_ptr(cache->pa->cache)) {
+	/*
+	 * Off its CPU only if that went offline, which empties the cache (or
+	 * failed to, and then the next page cached re-arms the drain).
+	 */
+	if (cache == this_cpu_ptr(cache->pa->cache))
 		pgmap_alloc_cache_empty(cache);
-		cache->drain_armed = false;
-	}
 	local_unlock(&pgmap_alloc_cpu_lock);
 }
 
@@ -548,7 +547,6 @@ static int pgmap_alloc_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	pgmap_alloc_cache_empty(cache);
 	/* A drain still queued finds itself off its CPU and does nothing. */
 	cancel_delayed_work(&cache->drain_work);
-	cache->drain_armed = false;
 	return 0;
 }
 
@@ -587,11 +585,13 @@ static void pgmap_alloc_parked_work(struct work_struct *work)
 		struct page *page = container_of((void **)node, struct page,
 						 zone_device_data);
 		struct pgmap_alloc_chunk *chunk = page->pgmap->allocator;
+		/* Now: once cancelled, the memmap may go with the pgmap. */
+		pgoff_t offset = pgmap_alloc_offset(chunk, page);
 
 		page->zone_device_data = NULL;
 		while (pgmap_cancel_folio(page_folio(page)) == -EBUSY)
 			schedule_timeout_uninterruptible(1);
-		pgmap_alloc_unreserve(chunk, pgmap_alloc_offset(chunk, page));
+		pgmap_alloc_unreserve(chunk, offset);
 	}
 }
 
@@ -600,13 +600,18 @@ static void pgmap_alloc_parked_work(struct work_struct *work)
  * out of service again. Not with folio_put(): that would run the driver's
  * ->page_free on a page it never got, in the allocating context.
  */
-static void pgmap_alloc_undo(struct pgmap_alloc_chunk *chunk, struct page *page)
+static void pgmap_alloc_undo(struct pgmap_alloc_chunk *chunk, struct page *page,
+			     pgoff_t offset)
 {
 	int spins;
 
 	for (spins = 0; spins < PGMAP_ALLOC_CANCEL_SPINS; spins++) {
+		/*
+		 * After the cancel, do not touch @page: with the last pgmap
+		 * reference gone, memunmap_pages() may free the memmap.
+		 */
 		if (pgmap_cancel_folio(page_folio(page)) != -EBUSY) {
-			pgmap_alloc_unreserve(chunk, pgmap_alloc_offset(chunk, page));
+			pgmap_alloc_unreserve(chunk, offset);
 			return;
 		}
 		cpu_relax();
@@ -656,7 +661,7 @@ pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 	for (j = i + 1; j < nr_pages; j++)
 		pgmap_alloc_unreserve(chunk, offset + j);
 	while (i--)
-		pgmap_alloc_undo(chunk, pages[i]);
+		pgmap_alloc_undo(chunk, pages[i], offset + i);
 	return folio;
 }
 
@@ -694,7 +699,7 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 	struct folio *folio;
 	struct page *page;
 
-	local_lock(&pgmap_alloc_cpu_lock);
+	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
 	cache = this_cpu_ptr(pa->cache);
 	if (unlikely(READ_ONCE(pa->dead))) {
 		folio = ERR_PTR(-ENODEV);
@@ -705,7 +710,7 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 		cached = cache->pages[--cache->nr];
 		folio = pgmap_alloc_issue(cached.chunk, cached.offset, 1, &page);
 		if (!IS_ERR(folio))
-			goto out;
+			return folio;
 		/*
 		 * -EBUSY: a driver put the page into service itself (reported).
 		 * It is that driver's now; try the next one.
@@ -713,12 +718,9 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 		if (folio != ERR_PTR(-EBUSY))
 			goto failed;
 	}
-	folio = ERR_PTR(-ENOENT);
-	goto out;
+	return ERR_PTR(-ENOENT);
 failed:
 	pgmap_alloc_count_failure(pa, 1, PTR_ERR(folio));
-out:
-	local_unlock(&pgmap_alloc_cpu_lock);
 	return folio;
 }
 
@@ -806,15 +808,20 @@ static void pgmap_alloc_slow_done(struct pgmap_alloc *pa)
 		wake_up_var(&pa->slow_users);
 }
 
+/*
+ * Called in an RCU read-side critical section that the caller entered before
+ * it first looked at @pa, so that a destroy cannot free @pa in between; ends
+ * it.
+ */
 static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 			     gfp_t gfp, struct page **pages)
+	__releases(RCU)
 {
 	unsigned int align_order = order_base_2(nr_pages);
 	bool slow = false;
 	int ret;
 
 	/* Failures are counted while @pa is sure to be alive. */
-	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	/* -ENOMEM, not -ENODEV: the pool was alive when we looked */
 	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp)) {
@@ -839,6 +846,7 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
  */
 static noinline struct folio *pgmap_alloc_folio_slow(struct pgmap_alloc *pa,
 						     gfp_t gfp)
+	__releases(RCU)
 {
 	struct page *page;
 	int ret;
@@ -883,9 +891,17 @@ struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 	might_alloc(gfp);
 	/* Interrupt context bypasses the caches, as hand-backs there do. */
 	if (likely(pgmap_alloc_may_cache())) {
+		local_lock(&pgmap_alloc_cpu_lock);
 		folio = pgmap_alloc_from_cache(pa);
-		if (PTR_ERR(folio) != -ENOENT)
+		if (PTR_ERR(folio) != -ENOENT) {
+			local_unlock(&pgmap_alloc_cpu_lock);
 			return folio;
+		}
+		/* Hand over from one RCU reader to the other: @pa stays alive. */
+		rcu_read_lock();
+		local_unlock(&pgmap_alloc_cpu_lock);
+	} else {
+		rcu_read_lock();
 	}
 	return pgmap_alloc_folio_slow(pa, gfp);
 }
@@ -919,6 +935,7 @@ int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
 			 nr_pages > MAX_ORDER_NR_PAGES))
 		return -EINVAL;
 	might_alloc(gfp);
+	rcu_read_lock();
 	return pgmap_alloc_pages(pa, nr_pages, gfp, pages);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_range);
@@ -1359,7 +1376,8 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_destroy);
  *
  * Context: Process context. Holds @pa's mutex while @fn runs, so the pool
  * does not grow meanwhile.
- * Return: 0, or the first non-zero value @fn returned.
+ * Return: 0, or the first non-zero value @fn returned; -EDEADLK (warned
+ * about once) if called from a walk callback of @pa.
  */
 int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 			    void *arg)
@@ -1367,6 +1385,9 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 	struct pgmap_alloc_chunk *chunk;
 	int ret = 0;
 
+	if (WARN_ONCE(READ_ONCE(pa->walk_task) == current,
+		      "pgmap_alloc %s: walk from a walk callback\n", pa->name))
+		return -EDEADLK;
 	mutex_lock(&pa->lock);
 	WRITE_ONCE(pa->walk_task, current);
 	list_for_each_entry(chunk, &pa->chunks, node) {
