@@ -15,7 +15,8 @@ stage 1/4 "installing missing packages and preparing $SRC"
 "$TOP/scripts/install-deps.sh"
 "$TOP/scripts/prepare-source.sh" >/dev/null
 stage 2/4 "building the kernel (log: $LOGS/build-run.log)"
-kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config")
+kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config" \
+	"$TOP/configs/hmm.config")
 stage 3/4 "making the initramfs"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/bench-initramfs.cpio.gz" \
 	"$TOP/scripts/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"

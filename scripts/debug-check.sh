@@ -11,8 +11,12 @@ debug_guest() {
 	console=$LOGS/$name-console.log
 	local start=$SECONDS
 
-	if ! kernel=$("$TOP/scripts/build-kernel.sh" "$name" "$TOP/configs/run.config" \
-			"$TOP/configs/kunit-module.config" "$fragment" 2>"$LOGS/$name.err"); then
+	# The guest with userspace runs hmm-tests too; test_hmm needs THP, which
+	# PREEMPT_RT (the KCSAN kernel) cannot have.
+	local base=("$TOP/configs/run.config" "$TOP/configs/kunit-module.config")
+	[ -z "$full" ] || base+=("$TOP/configs/hmm.config")
+	if ! kernel=$("$TOP/scripts/build-kernel.sh" "$name" "${base[@]}" \
+			"$fragment" 2>"$LOGS/$name.err"); then
 		cat "$LOGS/$name.err"
 		fail 1 "the $name kernel does not build: see $LOGS/build-$name.log"
 		return

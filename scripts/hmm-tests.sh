@@ -11,7 +11,8 @@ console=$LOGS/hmm-console.log
 variants=(after)
 [ "${1:-}" = --before ] && variants=(before after)
 
-kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config")
+kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config" \
+	"$TOP/configs/hmm.config")
 root=$BUILD/hmm-root
 rm -rf "$root" && mkdir -p "$root"
 

@@ -16,7 +16,8 @@ kver=$(cat "$BUILD/kernel-version")
 say "  Linux $kver"
 
 stage 3/5 "building the kernel and the sample module (log: $LOGS/build-run.log)"
-kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config")
+kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config" \
+	"$TOP/configs/hmm.config")
 module=$BUILD/run/samples/pgmap_alloc/pgmap_alloc_sample.ko
 [ -f "$module" ] || die "the build made no $module" "see $LOGS/build-run.log"
 

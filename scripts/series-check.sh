@@ -39,7 +39,8 @@ series_check() {
 	for c in $(git -C "$wt" rev-list --reverse base..HEAD); do
 		i=$((i + 1))
 		git -C "$wt" checkout -q "$c"
-		cat "$TOP/configs/run.config" "$TOP/lib/tests/.kunitconfig" >"$out/.config"
+		cat "$TOP/configs/run.config" "$TOP/configs/hmm.config" "$TOP/lib/tests/.kunitconfig" \
+			>"$out/.config"
 		if make -C "$wt" O="$out" ARCH=x86_64 olddefconfig >>"$log" 2>&1 &&
 		   make -C "$wt" O="$out" ARCH=x86_64 -j"$(nproc)" bzImage modules >>"$log" 2>&1; then
 			pass 1
