@@ -3,6 +3,20 @@
  * pgmap_alloc: a gen_pool of pgmap offsets for DEVICE_PRIVATE and
  * DEVICE_COHERENT drivers.
  *
+ * Words, used with these meanings only:
+ * - free: a page the gen_pool can hand out; its gen_pool bit is clear.
+ * - reserved: taken from the gen_pool by this pool, and marked in the
+ *   chunk's @reserved bitmap. A reserved page is cached or in service, or
+ *   on its way from one to the other.
+ * - in service: a folio with references, from pgmap_request_folio() to the
+ *   last folio_put().
+ * - cached: reserved but not in service, in a per-CPU cache, to be handed
+ *   out again before the gen_pool is searched.
+ * - hand-back: what free_zone_device_folio() calls once the last reference
+ *   to a folio is gone: the page goes to a cache or is unreserved.
+ * - undo: taking a page of a failed range out of service again, without the
+ *   free path (pgmap_cancel_folio()).
+ *
  * Design:
  * - A pool (struct pgmap_alloc) owns one gen_pool. Each pgmap added to it is
  *   one gen_pool chunk (struct pgmap_alloc_chunk is the chunk's owner), one
@@ -27,18 +41,22 @@
  *   cache. A CPU that goes offline has its cache emptied by a CPU hotplug
  *   callback.
  * - Pages are put into service with pgmap_request_folio(). A second bitmap,
- *   @issued, records which pages are reserved in the gen_pool by this pool,
- *   whether out as folios or cached: the hand-back from
- *   free_zone_device_folio() tests it, and every return to the gen_pool
- *   test-and-clears it, so a folio that did not come from the pool (a driver
- *   bug) is reported instead of reaching gen_pool_free()'s BUG_ON.
+ *   @reserved, records which pages this pool reserved: the hand-back tests
+ *   it, and every unreserve test-and-clears it, so a folio that did not come
+ *   from the pool (a driver bug) is reported instead of reaching
+ *   gen_pool_free()'s BUG_ON.
  * - Allocation and hand-back run in RCU read-side sections (the per-CPU
  *   cache lock is one too) and allocation checks @dead; its sleeping part
- *   (draining, growing) counts itself in @slow_users before leaving the
+ *   (draining, growing) counts itself in @nr_waiters before leaving the
  *   RCU section. Destroy sets @dead, waits for a grace period and for
- *   @slow_users to drop to zero, so nothing runs on a pool that is going
+ *   @nr_waiters to drop to zero, so nothing runs on a pool that is going
  *   away. A pool destroyed with pages still out is leaked, like a busy
  *   dma_pool, so that their hand-backs stay safe.
+ *
+ * The file, in order: tunables and data; placement; reserving; the per-CPU
+ * caches; putting pages into service and undoing it; allocation; the
+ * hand-back; statistics; lifetime (create, add, destroy, walk); managed
+ * (devm).
  *
  * Conventions: pgmap_alloc_*() take the locks they need; functions called
  * with @lock held say so with lockdep_assert_held().
@@ -69,6 +87,28 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/pgmap_alloc.h>
 
+/* === Tunables and data ==================================================== */
+
+/*
+ * Tunables, each with its reason. The placement settings were chosen by the
+ * churn of `make bench`; their figures are in the Placement section of
+ * Documentation/core-api/pgmap_alloc.rst.
+ */
+
+/*
+ * Requests of fewer pages than this go top-down, larger ones bottom-up, so
+ * that small frees leave holes that small requests refill.
+ */
+#define PGMAP_ALLOC_SMALL_PAGES		32
+
+/*
+ * A bottom-up request smaller than a pageblock steps over up to this many
+ * free pageblocks, looking for a hole in a used one, to keep free
+ * pageblocks whole for large requests.
+ */
+#define PGMAP_ALLOC_FREE_BLOCK_SKIPS	64
+
+/* Pages a CPU caches: enough for a burst of single pages, cheap to drain. */
 #define PGMAP_ALLOC_CACHE_SIZE	8
 
 /*
@@ -86,11 +126,11 @@
 #define PGMAP_ALLOC_CACHE_IDLE	HZ
 
 /*
- * Undoing a page of a range spins this many times for a pfn walker to drop
- * its reference, which it does as soon as its trylock fails, before it
- * leaves the page to a worker that can sleep.
+ * An undo spins this many times for a pfn walker to drop its reference,
+ * which it does as soon as its trylock fails, before it leaves the page to
+ * a worker that can sleep.
  */
-#define PGMAP_ALLOC_CANCEL_SPINS	1000
+#define PGMAP_ALLOC_UNDO_SPINS	1000
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
@@ -125,7 +165,7 @@ struct pgmap_alloc {
 	unsigned long next_base;
 	unsigned int cache_limit;	/* pages per CPU cache */
 	bool dead;
-	atomic_t slow_users;		/* allocations past their RCU section */
+	atomic_t nr_waiters;		/* allocations past their RCU section */
 	/* Set while they run, to refuse calls from inside that would deadlock */
 	struct task_struct *grow_task;
 	struct task_struct *walk_task;
@@ -151,7 +191,7 @@ struct pgmap_alloc_chunk {
 	struct page *first_page;	/* of a pgmap with one range, else NULL */
 	unsigned long hint;		/* no free page below it */
 	unsigned long top;		/* no free page at or above it */
-	unsigned long *issued;		/* pages reserved by the pool */
+	unsigned long *reserved;	/* pages reserved by the pool */
 };
 
 /*
@@ -190,15 +230,7 @@ static enum cpuhp_state pgmap_alloc_cpuhp_state;
 
 static struct dentry *pgmap_alloc_debugfs_root;
 
-/*
- * Bottom-up requests smaller than a pageblock (2 MiB on x86-64, the unit the
- * page allocator also keeps whole for huge pages) go into holes of
- * pageblocks already in use when they can, so that free pageblocks stay
- * whole for large requests: the search steps over up to this many free
- * pageblocks before it settles for one. Measured as for the threshold
- * below, at 75% full: 64 keeps 75%, 0 64% and 1024 55%.
- */
-#define PGMAP_ALLOC_FREE_BLOCK_SKIPS	64
+/* === Placement: where a request goes in a chunk =========================== */
 
 static bool pgmap_alloc_block_is_free(const unsigned long *map,
 				      unsigned long size, unsigned long bit)
@@ -232,18 +264,6 @@ static unsigned long pgmap_alloc_search(unsigned long *map,
 	return skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS || bit >= size ?
 	       in_free_block : bit;
 }
-
-/*
- * Requests of fewer pages than this are placed from the top of a chunk down,
- * larger ones from the bottom up. Small and large ranges then live at
- * opposite ends, and the holes small frees leave are refilled by small
- * requests instead of splitting the free pageblocks large requests need.
- * In the churn of pgmap_alloc_bench (median of 7 seeds), 32 (orders 0 to
- * 4 go top-down) keeps 75% of the free memory usable as order-9 ranges at
- * 75% full and 34% at 90%; 8 keeps 70% and 5%, 16 76% and 26%, 64 73% and
- * 34%; plain first fit 30% and 0%.
- */
-#define PGMAP_ALLOC_SMALL_PAGES		32
 
 /*
  * Last fit by pageblock, for small requests: the lowest hole in the highest
@@ -407,12 +427,14 @@ static unsigned long pgmap_alloc_place(unsigned long *map, unsigned long size,
 	return bit;
 }
 
+/* === Reserving and unreserving in the gen_pool ============================ */
+
 /*
  * Every bit below the hint and from the top on is set: a page given back
  * there moves them.
  */
-static void pgmap_alloc_release(struct pgmap_alloc_chunk *chunk,
-				pgoff_t offset, unsigned long nr_pages)
+static void pgmap_alloc_free_bits(struct pgmap_alloc_chunk *chunk,
+				  pgoff_t offset, unsigned long nr_pages)
 {
 	gen_pool_free(chunk->pa->pool, chunk->base + offset, nr_pages);
 	if (offset < READ_ONCE(chunk->hint))
@@ -426,9 +448,9 @@ static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 				  pgoff_t offset)
 {
 	/* Only after a driver bug, reported when it happened */
-	if (WARN_ON_ONCE(!test_and_clear_bit(offset, chunk->issued)))
+	if (WARN_ON_ONCE(!test_and_clear_bit(offset, chunk->reserved)))
 		return;
-	pgmap_alloc_release(chunk, offset, 1);
+	pgmap_alloc_free_bits(chunk, offset, 1);
 }
 
 static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
@@ -444,6 +466,8 @@ static void pgmap_alloc_unreserve_cached(const struct pgmap_alloc_cached *pages,
 	while (nr--)
 		pgmap_alloc_unreserve(pages[nr].chunk, pages[nr].offset);
 }
+
+/* === Per-CPU caches ======================================================= */
 
 /*
  * Keep a freed page in this CPU's cache, in offset order. When the cache is
@@ -562,6 +586,8 @@ static unsigned long pgmap_alloc_nr_cached(struct pgmap_alloc *pa)
 	return nr;
 }
 
+/* === Putting pages into service, and undoing it =========================== */
+
 /* Offset of @page, a page of @chunk's pgmap. */
 static inline pgoff_t pgmap_alloc_offset(const struct pgmap_alloc_chunk *chunk,
 					 const struct page *page)
@@ -605,7 +631,7 @@ static void pgmap_alloc_undo(struct pgmap_alloc_chunk *chunk, struct page *page,
 {
 	int spins;
 
-	for (spins = 0; spins < PGMAP_ALLOC_CANCEL_SPINS; spins++) {
+	for (spins = 0; spins < PGMAP_ALLOC_UNDO_SPINS; spins++) {
 		/*
 		 * After the cancel, do not touch @page: with the last pgmap
 		 * reference gone, memunmap_pages() may free the memmap.
@@ -625,17 +651,17 @@ static void pgmap_alloc_undo(struct pgmap_alloc_chunk *chunk, struct page *page,
 }
 
 /*
- * Put the @nr_pages pages at @offset of @chunk, which the pool has reserved
- * in the gen_pool and marked issued, into service. Returns the first folio.
- * On failure it returns an ERR_PTR() and undoes the pages already in
+ * Put the @nr_pages reserved pages at @offset of @chunk into service.
+ * Returns the first folio. On failure it returns an ERR_PTR() and undoes the
+ * pages already in
  * service (pgmap_alloc_undo()); the others go back to the gen_pool, except a
  * page that a driver put into service behind the pool's back (-EBUSY, a bug
  * reported here), which stays reserved and comes back to the pool when that
  * driver frees it. Else the error is -ENODEV: the pgmap started dying.
  */
 static __always_inline struct folio *
-pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
-		  unsigned long nr_pages, struct page **pages)
+pgmap_alloc_into_service(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
+			 unsigned long nr_pages, struct page **pages)
 {
 	struct folio *folio, *first = NULL;
 	unsigned long i, j;
@@ -665,7 +691,7 @@ pgmap_alloc_issue(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 	return folio;
 }
 
-/* Reserve in the gen_pool and mark issued; returns the chunk, or NULL. */
+/* Reserve @nr_pages in the gen_pool; returns the chunk, or NULL. */
 static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 						     unsigned long nr_pages,
 						     unsigned long align_mask,
@@ -681,9 +707,11 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 		return NULL;
 	*offset = addr - chunk->base;
 	for (i = 0; i < nr_pages; i++)
-		set_bit(*offset + i, chunk->issued);
+		set_bit(*offset + i, chunk->reserved);
 	return chunk;
 }
+
+/* === Allocation =========================================================== */
 
 /*
  * Hand out a page cached on this CPU: the fast path, whose
@@ -708,7 +736,7 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 	while (cache->nr) {
 		/* The highest page, as top-down placement would take */
 		cached = cache->pages[--cache->nr];
-		folio = pgmap_alloc_issue(cached.chunk, cached.offset, 1, &page);
+		folio = pgmap_alloc_into_service(cached.chunk, cached.offset, 1, &page);
 		if (!IS_ERR(folio))
 			return folio;
 		/*
@@ -743,7 +771,7 @@ static int pgmap_alloc_try(struct pgmap_alloc *pa, unsigned long nr_pages,
 		chunk = pgmap_alloc_reserve(pa, nr_pages, align_mask, &offset);
 	if (!chunk)
 		return -ENOMEM;
-	return PTR_ERR_OR_ZERO(pgmap_alloc_issue(chunk, offset, nr_pages, pages));
+	return PTR_ERR_OR_ZERO(pgmap_alloc_into_service(chunk, offset, nr_pages, pages));
 }
 
 /* The task's scope for what ->grow allocates: as the caller's @gfp allows. */
@@ -758,12 +786,13 @@ static unsigned int pgmap_alloc_gfp_scope(gfp_t gfp)
 
 /*
  * The part of an allocation that may sleep: empty the other CPUs' caches,
- * then grow the pool. The caller counted itself in @slow_users while the
- * pool was alive, so @pa stays valid until pgmap_alloc_slow_done().
+ * then grow the pool. The caller counted itself in @nr_waiters while the
+ * pool was alive, so @pa stays valid until pgmap_alloc_waiter_done().
  */
-static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
-			    unsigned int align_order, gfp_t gfp,
-			    struct page **pages)
+static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
+				     unsigned long nr_pages,
+				     unsigned int align_order, gfp_t gfp,
+				     struct page **pages)
 {
 	unsigned int scope;
 	int ret;
@@ -801,11 +830,11 @@ static int pgmap_alloc_slow(struct pgmap_alloc *pa, unsigned long nr_pages,
 	return ret;
 }
 
-static void pgmap_alloc_slow_done(struct pgmap_alloc *pa)
+static void pgmap_alloc_waiter_done(struct pgmap_alloc *pa)
 {
 	/* The last one out lets pgmap_alloc_destroy() go on. */
-	if (atomic_dec_and_test(&pa->slow_users))
-		wake_up_var(&pa->slow_users);
+	if (atomic_dec_and_test(&pa->nr_waiters))
+		wake_up_var(&pa->nr_waiters);
 }
 
 /*
@@ -818,24 +847,24 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
 	__releases(RCU)
 {
 	unsigned int align_order = order_base_2(nr_pages);
-	bool slow = false;
+	bool wait = false;
 	int ret;
 
 	/* Failures are counted while @pa is sure to be alive. */
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	/* -ENOMEM, not -ENODEV: the pool was alive when we looked */
 	if (ret == -ENOMEM && gfpflags_allow_blocking(gfp)) {
-		atomic_inc(&pa->slow_users);
-		slow = true;
+		atomic_inc(&pa->nr_waiters);
+		wait = true;
 	} else if (ret) {
 		pgmap_alloc_count_failure(pa, nr_pages, ret);
 	}
 	rcu_read_unlock();
-	if (slow) {
-		ret = pgmap_alloc_slow(pa, nr_pages, align_order, gfp, pages);
+	if (wait) {
+		ret = pgmap_alloc_wait_for_room(pa, nr_pages, align_order, gfp, pages);
 		if (ret)
 			pgmap_alloc_count_failure(pa, nr_pages, ret);
-		pgmap_alloc_slow_done(pa);
+		pgmap_alloc_waiter_done(pa);
 	}
 	return ret;
 }
@@ -844,8 +873,8 @@ static int pgmap_alloc_pages(struct pgmap_alloc *pa, unsigned long nr_pages,
  * Out of line so that the fast path of pgmap_alloc_folio() keeps no page
  * pointer on the stack (and so needs no stack protector).
  */
-static noinline struct folio *pgmap_alloc_folio_slow(struct pgmap_alloc *pa,
-						     gfp_t gfp)
+static noinline struct folio *
+pgmap_alloc_folio_uncached(struct pgmap_alloc *pa, gfp_t gfp)
 	__releases(RCU)
 {
 	struct page *page;
@@ -903,7 +932,7 @@ struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 	} else {
 		rcu_read_lock();
 	}
-	return pgmap_alloc_folio_slow(pa, gfp);
+	return pgmap_alloc_folio_uncached(pa, gfp);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
 
@@ -940,10 +969,12 @@ int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_range);
 
+/* === Hand-back ============================================================ */
+
 /*
  * The hand-back proper; the caller keeps the pool alive. Inlined into both
- * of its callers: in the emulators that run most test farms a call and
- * return cost more than the rest of the fast path.
+ * of its callers so that the common hand-back is one call from
+ * free_zone_device_folio().
  */
 static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_cache)
 {
@@ -961,7 +992,7 @@ static __always_inline void pgmap_alloc_hand_back(struct folio *folio, bool to_c
 		 * Not reserved by us: the driver put it into service itself.
 		 * A plain read: the bit of a page in service cannot change.
 		 */
-		if (WARN_ON_ONCE(!test_bit(offset + i, chunk->issued)))
+		if (WARN_ON_ONCE(!test_bit(offset + i, chunk->reserved)))
 			continue;
 		if (to_cache)
 			pgmap_alloc_cache_push(chunk, offset + i);
@@ -998,6 +1029,34 @@ void pgmap_alloc_folio_freed(struct folio *folio)
 	pgmap_alloc_hand_back(folio, false);
 	rcu_read_unlock();
 }
+
+/* === Statistics =========================================================== */
+
+/**
+ * pgmap_alloc_size() - Number of pages in a pool.
+ * @pa: The pool.
+ *
+ * Context: Any context.
+ * Return: The number of pages of all pgmaps in @pa.
+ */
+unsigned long pgmap_alloc_size(struct pgmap_alloc *pa)
+{
+	return gen_pool_size(pa->pool);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_size);
+
+/**
+ * pgmap_alloc_free_pages() - Number of free pages in a pool.
+ * @pa: The pool.
+ *
+ * Context: Any context. The figure may be stale by the time it is used.
+ * Return: The number of pages of @pa not in service, cached ones included.
+ */
+unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa)
+{
+	return gen_pool_avail(pa->pool) + pgmap_alloc_nr_cached(pa);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_free_pages);
 
 /* The largest order of which some aligned block is free; -1 if none. */
 static int pgmap_alloc_largest_free_order(struct pgmap_alloc *pa)
@@ -1062,6 +1121,8 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pgmap_alloc_stats);
+
+/* === Lifetime: create, add pgmaps, destroy, walk ========================== */
 
 /*
  * A debugfs directory named @name, or "@name.N" if another pool has that
@@ -1209,9 +1270,9 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	if (!chunk)
 		return -ENOMEM;
 	/* 2 MiB for a 64 GiB pgmap: too much to ask of kmalloc() */
-	chunk->issued = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long),
-				 GFP_KERNEL);
-	if (!chunk->issued) {
+	chunk->reserved = kvcalloc(BITS_TO_LONGS(nr_pages), sizeof(long),
+				   GFP_KERNEL);
+	if (!chunk->reserved) {
 		kfree(chunk);
 		return -ENOMEM;
 	}
@@ -1253,7 +1314,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 unlock:
 	mutex_unlock(&pa->lock);
 free:
-	kvfree(chunk->issued);
+	kvfree(chunk->reserved);
 	kfree(chunk);
 	return ret;
 }
@@ -1325,11 +1386,11 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	mutex_unlock(&pa->lock);
 	/*
 	 * Allocations that saw !dead are done after this, or counted in
-	 * @slow_users, for which we wait too; then for the pages of undone
+	 * @nr_waiters, for which we wait too; then for the pages of undone
 	 * ranges that they left to the worker.
 	 */
 	synchronize_rcu();
-	wait_var_event(&pa->slow_users, !atomic_read(&pa->slow_users));
+	wait_var_event(&pa->nr_waiters, !atomic_read(&pa->nr_waiters));
 	flush_work(&pa->parked_work);
 
 	debugfs_remove_recursive(pa->debugfs);
@@ -1352,7 +1413,7 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
 		if (pa->ops && pa->ops->release)
 			pa->ops->release(pa, chunk->pgmap, pa->data);
-		kvfree(chunk->issued);
+		kvfree(chunk->reserved);
 		kfree(chunk);
 	}
 	cpuhp_state_remove_instance_nocalls(pgmap_alloc_cpuhp_state,
@@ -1401,35 +1462,9 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_walk_pgmaps);
 
-/**
- * pgmap_alloc_size() - Number of pages in a pool.
- * @pa: The pool.
- *
- * Context: Any context.
- * Return: The number of pages of all pgmaps in @pa.
- */
-unsigned long pgmap_alloc_size(struct pgmap_alloc *pa)
-{
-	return gen_pool_size(pa->pool);
-}
-EXPORT_SYMBOL_GPL(pgmap_alloc_size);
+/* === Managed (devm) ======================================================= */
 
-/**
- * pgmap_alloc_free_pages() - Number of free pages in a pool.
- * @pa: The pool.
- *
- * Context: Any context. The figure may be stale by the time it is used.
- * Return: The number of pages of @pa not in service, cached ones included.
- */
-unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa)
-{
-	return gen_pool_avail(pa->pool) + pgmap_alloc_nr_cached(pa);
-}
-EXPORT_SYMBOL_GPL(pgmap_alloc_free_pages);
-
-/* Managed (devm) variant */
-
-static void devm_pgmap_alloc_release(void *pa)
+static void devm_pgmap_alloc_destroy(void *pa)
 {
 	pgmap_alloc_destroy(pa);
 }
@@ -1458,7 +1493,7 @@ struct pgmap_alloc *devm_pgmap_alloc_init(struct device *dev,
 	pa = pgmap_alloc_init(pgmap, name);
 	if (IS_ERR(pa))
 		return pa;
-	ret = devm_add_action_or_reset(dev, devm_pgmap_alloc_release, pa);
+	ret = devm_add_action_or_reset(dev, devm_pgmap_alloc_destroy, pa);
 	return ret ? ERR_PTR(ret) : pa;
 }
 EXPORT_SYMBOL_GPL(devm_pgmap_alloc_init);

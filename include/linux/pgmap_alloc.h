@@ -60,16 +60,4 @@ int pgmap_alloc_range(struct pgmap_alloc *pa, unsigned long nr_pages,
 unsigned long pgmap_alloc_size(struct pgmap_alloc *pa);
 unsigned long pgmap_alloc_free_pages(struct pgmap_alloc *pa);
 
-/**
- * folio_pgmap_offset() - Offset of a ZONE_DEVICE folio in its dev_pagemap.
- * @folio: A folio of a pgmap mapped by memremap_pages().
- *
- * Context: Any context.
- * Return: See page_pgmap_offset().
- */
-static inline pgoff_t folio_pgmap_offset(const struct folio *folio)
-{
-	return page_pgmap_offset(&folio->page);
-}
-
 #endif /* _LINUX_PGMAP_ALLOC_H */

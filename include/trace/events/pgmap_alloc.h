@@ -7,7 +7,7 @@
 
 #include <linux/tracepoint.h>
 
-DECLARE_EVENT_CLASS(pgmap_alloc_range,
+DECLARE_EVENT_CLASS(pgmap_alloc_offsets,
 		    TP_PROTO(const void *pa, const void *pgmap,
 			     unsigned long offset, unsigned long nr_pages),
 		    TP_ARGS(pa, pgmap, offset, nr_pages),
@@ -25,14 +25,14 @@ DECLARE_EVENT_CLASS(pgmap_alloc_range,
 );
 
 /* Pages handed out by the pool. */
-DEFINE_EVENT(pgmap_alloc_range, pgmap_alloc_alloc,
+DEFINE_EVENT(pgmap_alloc_offsets, pgmap_alloc_alloc,
 	     TP_PROTO(const void *pa, const void *pgmap, unsigned long offset,
 		      unsigned long nr_pages),
 	     TP_ARGS(pa, pgmap, offset, nr_pages)
 );
 
 /* Pages handed back when their folio was freed. */
-DEFINE_EVENT(pgmap_alloc_range, pgmap_alloc_free,
+DEFINE_EVENT(pgmap_alloc_offsets, pgmap_alloc_free,
 	     TP_PROTO(const void *pa, const void *pgmap, unsigned long offset,
 		      unsigned long nr_pages),
 	     TP_ARGS(pa, pgmap, offset, nr_pages)
