@@ -26,7 +26,10 @@ struct pgmap_alloc;
  *	It should map a new pgmap and add it with pgmap_alloc_add_pgmap(),
  *	then return 0; or return a negative errno, which the allocation
  *	returns. Calls are serialised per pool, and the allocation is retried
- *	once after a successful call.
+ *	once after a successful call. It runs in the scope of the allocation's
+ *	gfp (no fs or io recursion for GFP_NOFS or GFP_NOIO). From inside it,
+ *	an allocation from the same pool that would have to wait fails with
+ *	-EDEADLK, and pgmap_alloc_destroy() of the pool is refused.
  * @release: Called by pgmap_alloc_destroy() for each pgmap of the pool,
  *	once the pool has let go of it, so that a driver that grows its pool
  *	can unmap and free its pgmaps without keeping a list of them.
