@@ -158,8 +158,7 @@ static void pgmap_alloc_cached_elsewhere(struct kunit *test)
 	unsigned long i;
 	int cpu;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs, has %u", num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to free pages on another");
 	p.folios = kunit_kcalloc(test, nr, sizeof(*p.folios), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p.folios);
 	init_completion(&p.done);
@@ -1139,8 +1138,7 @@ static void pgmap_alloc_range_undone_past_a_walker(struct kunit *test)
 	struct pgmap_alloc *pa = pool_on(test, dev);
 	struct undo_ctx *ctx;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs to race, has %u", num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to race");
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pages = kunit_kcalloc(test, 512, sizeof(*ctx->pages), GFP_KERNEL);
@@ -1293,8 +1291,7 @@ static void pgmap_alloc_no_grow_while_room(struct kunit *test)
 	struct pgmap_kunit_dev *dev = one_range(test, ROOM_PAGES);
 	struct room_ctx *ctx;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs to race, has %u", num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to race");
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pa = pgmap_alloc_create(test->name, &count_grow_ops, ctx);
@@ -1644,9 +1641,7 @@ static void pgmap_alloc_drain_from_reclaim(struct kunit *test)
 	struct page **pages;
 	int i, round;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs a second CPU to cache the page, has %u",
-			   num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to cache the page on another");
 	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	for (round = 0; round < 20; round++) {

@@ -177,8 +177,7 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 	int i, wins[2] = {};
 
 	/* The threads spin for each other: they need a CPU each. */
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs, has %u", num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to race");
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pgmap = &dev->pgmap;
@@ -291,8 +290,7 @@ static void request_vs_walker(struct kunit *test, bool use_migrate)
 	struct speculative_ctx *ctx;
 	struct folio *folio;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs to race, has %u", num_online_cpus());
+	pgmap_kunit_need_cpus(test, 2, "to race");
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pgmap = &dev->pgmap;

@@ -9,6 +9,7 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/memremap.h>
 
 #define PGMAP_KUNIT_MAX_RANGES	4
@@ -33,6 +34,15 @@ bool pgmap_kunit_wait_unmapped(struct pgmap_kunit_dev *dev,
 			       unsigned long timeout);
 struct dev_pagemap *pgmap_kunit_unmapped_pgmap(struct kunit *test,
 					       enum memory_type type);
+
+/* Skip the test, saying why, unless at least @nr CPUs are online. */
+static inline void pgmap_kunit_need_cpus(struct kunit *test, unsigned int nr,
+					 const char *why)
+{
+	if (num_online_cpus() < nr)
+		kunit_skip(test, "needs %u CPUs %s, has %u", nr, why,
+			   num_online_cpus());
+}
 
 /* The body of a test thread: @i is its number, from 0. */
 typedef void (*pgmap_kunit_thread_fn)(void *arg, unsigned int i);
