@@ -145,8 +145,11 @@ struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 	struct folio *folio;
 	struct page *page;
 
-	if (WARN_ON_ONCE(!pgmap || order > MAX_PAGE_ORDER ||
-			 !IS_ALIGNED(pgmap_offset, 1UL << order)))
+	if (WARN_ON_ONCE(!pgmap))
+		return ERR_PTR(-EINVAL);
+	if (WARN_ON_ONCE(order > MAX_PAGE_ORDER))
+		return ERR_PTR(-EINVAL);
+	if (WARN_ON_ONCE(!IS_ALIGNED(pgmap_offset, 1UL << order)))
 		return ERR_PTR(-EINVAL);
 	if (WARN_ON_ONCE(pgmap->type != MEMORY_DEVICE_PRIVATE &&
 			 pgmap->type != MEMORY_DEVICE_COHERENT))

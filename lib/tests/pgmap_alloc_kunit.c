@@ -7,7 +7,6 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
-#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
@@ -130,59 +129,50 @@ static void pgmap_alloc_reuses_warm_page(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1024);
 }
 
-struct put_on_cpu {
+struct put_shares_ctx {
 	struct folio **folios;
 	unsigned long nr;
-	struct completion done;
+	unsigned int nr_threads;
 };
 
-static int put_folios(void *data)
+/* Thread i puts folios i, i + nr_threads, ...: a share on every CPU. */
+static void put_share(void *arg, unsigned int i)
 {
-	struct put_on_cpu *p = data;
-	unsigned long i;
+	struct put_shares_ctx *ctx = arg;
+	unsigned long n;
 
-	for (i = 0; i < p->nr; i++)
-		put_page_folio(&p->folios[i]->page);
-	complete(&p->done);
-	return 0;
+	for (n = i; n < ctx->nr; n += ctx->nr_threads)
+		put_page_folio(&ctx->folios[n]->page);
 }
 
-/* Pages cached by another CPU never make an allocation fail. */
+/* Pages cached by other CPUs never make an allocation fail. */
 static void pgmap_alloc_cached_elsewhere(struct kunit *test)
 {
 	const unsigned long nr = 512;
 	struct pgmap_kunit_dev *dev = one_range(test, nr);
 	struct pgmap_alloc *pa = pool_on(test, dev);
-	struct put_on_cpu p = { .nr = nr };
-	struct task_struct *task;
+	struct put_shares_ctx ctx = { .nr = nr, .nr_threads = num_online_cpus() };
 	unsigned long i;
-	int cpu;
 
 	pgmap_kunit_need_cpus(test, 2, "to free pages on another");
-	p.folios = kunit_kcalloc(test, nr, sizeof(*p.folios), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, p.folios);
-	init_completion(&p.done);
+	ctx.folios = kunit_kcalloc(test, nr, sizeof(*ctx.folios), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx.folios);
 	for (i = 0; i < nr; i++) {
-		p.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(p.folios[i]));
+		ctx.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(ctx.folios[i]));
 	}
 
-	/* Free them all on another CPU, whose cache keeps some of them... */
-	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
-	task = kthread_create(put_folios, &p, "pgmap_put");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	kthread_bind(task, cpu);
-	wake_up_process(task);
-	wait_for_completion(&p.done);
+	/* Free them on every CPU, whose caches keep some of them... */
+	pgmap_kunit_run_threads(test, ctx.nr_threads, put_share, &ctx);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
 
 	/* ...and still every page can be allocated from here. */
 	for (i = 0; i < nr; i++) {
-		p.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
-		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(p.folios[i]), "page %lu of %lu", i, nr);
+		ctx.folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(ctx.folios[i]), "page %lu of %lu", i, nr);
 	}
 	for (i = 0; i < nr; i++)
-		put_page_folio(&p.folios[i]->page);
+		put_page_folio(&ctx.folios[i]->page);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), nr);
 }
 
@@ -339,6 +329,8 @@ struct grow_ctx {
 	struct pgmap_kunit_dev *spare;	/* added by grow_by_spare() */
 	struct completion entered, resume;
 	int grow_error;
+	struct pgmap_alloc *pa;		/* for the threads of a test */
+	int alloc_error;
 };
 
 static int grow_by_one_pgmap(struct pgmap_alloc *pa, void *data)
@@ -424,60 +416,45 @@ static void pgmap_alloc_grows_on_demand(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx.nr_released, 3);
 }
 
-struct grow_thread {
+struct grow_race_ctx {
 	struct pgmap_alloc *pa;
-	struct completion *start;
-	struct completion done;
-	struct folio *folios[1024];
-	int nr;
+	struct folio *folios[2][1024];
+	unsigned int nr[2];
 };
 
-static int grow_allocator(void *data)
+/* Allocate up to 1024 folios, until the pool cannot grow any more. */
+static void allocate_until_full(void *arg, unsigned int i)
 {
-	struct grow_thread *t = data;
+	struct grow_race_ctx *ctx = arg;
 
-	wait_for_completion(t->start);
-	for (t->nr = 0; t->nr < ARRAY_SIZE(t->folios); t->nr++) {
-		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+	for (ctx->nr[i] = 0; ctx->nr[i] < ARRAY_SIZE(ctx->folios[i]); ctx->nr[i]++) {
+		struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
 		if (IS_ERR(folio))
 			break;
-		t->folios[t->nr] = folio;
+		ctx->folios[i][ctx->nr[i]] = folio;
 	}
-	complete(&t->done);
-	return 0;
 }
 
 /* Two threads that run dry together grow the pool just as much as needed. */
 static void pgmap_alloc_grows_under_concurrency(struct kunit *test)
 {
-	struct grow_ctx ctx = {};
-	struct pgmap_alloc *pa = growing_pool(test, &ctx, 8);
-	struct completion start;
-	struct grow_thread *t;
+	struct grow_ctx grow = {};
+	struct grow_race_ctx *ctx;
 	struct xarray seen;
 	int i, j;
 
-	t = kunit_kcalloc(test, 2, sizeof(*t), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, t);
-	init_completion(&start);
-	for (i = 0; i < 2; i++) {
-		t[i].pa = pa;
-		t[i].start = &start;
-		init_completion(&t[i].done);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(grow_allocator, &t[i],
-							    "pgmap_grow%d", i)));
-	}
-	complete_all(&start);
-	for (i = 0; i < 2; i++)
-		wait_for_completion(&t[i].done);
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->pa = growing_pool(test, &grow, 8);
+	pgmap_kunit_run_threads(test, 2, allocate_until_full, ctx);
 
-	KUNIT_EXPECT_EQ(test, t[0].nr + t[1].nr, 2048);
-	KUNIT_EXPECT_EQ(test, ctx.nr_grown, 4);
+	KUNIT_EXPECT_EQ(test, ctx->nr[0] + ctx->nr[1], 2048);
+	KUNIT_EXPECT_EQ(test, grow.nr_grown, 4);
 	xa_init(&seen);
 	for (i = 0; i < 2; i++) {
-		for (j = 0; j < t[i].nr; j++) {
-			struct folio *folio = t[i].folios[j];
+		for (j = 0; j < ctx->nr[i]; j++) {
+			struct folio *folio = ctx->folios[i][j];
 
 			KUNIT_EXPECT_EQ(test, xa_insert(&seen, folio_pfn(folio),
 							folio, GFP_KERNEL), 0);
@@ -485,8 +462,8 @@ static void pgmap_alloc_grows_under_concurrency(struct kunit *test)
 		}
 	}
 	xa_destroy(&seen);
-	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 2048);
-	pgmap_alloc_destroy(pa);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), 2048);
+	pgmap_alloc_destroy(ctx->pa);
 }
 
 /* Destroying a pool with folios out reports them and stays safe. */
@@ -502,7 +479,7 @@ static void pgmap_alloc_destroy_with_folios_out(struct kunit *test)
 		folios[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(folios[i]));
 	}
-	PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_alloc_destroy(pa));
+	PGMAP_KUNIT_EXPECT_WARN_DO(test, pgmap_alloc_destroy(pa));
 
 	/* The pool is leaked, not freed: it still refuses allocations... */
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENODEV);
@@ -523,7 +500,7 @@ static void pgmap_alloc_foreign_folio(struct kunit *test)
 	folio = pgmap_request_folio(&dev->pgmap, 7, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
 	folio_unlock(folio);
-	PGMAP_KUNIT_EXPECT_WARN_DO(folio_put(folio));
+	PGMAP_KUNIT_EXPECT_WARN_DO(test, folio_put(folio));
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
 }
@@ -554,63 +531,61 @@ static void pgmap_alloc_dying_pgmap(struct kunit *test)
 	pgmap_alloc_destroy(pa);
 }
 
-struct churn_thread {
+struct churn_ctx {
 	struct pgmap_alloc *pa;
-	struct completion holding;
-	struct completion release;
-	struct completion done;
-	unsigned long allocated;
-	int error;			/* what stopped it */
+	struct completion holding[2];	/* thread i holds 8 folios */
+	struct completion release;	/* the threads may free what they hold */
+	unsigned long allocated[2];
+	int error[2];			/* what stopped thread i */
 };
 
 /*
  * Allocate and free until the pool refuses with anything but -ENOMEM,
- * holding up to 8 folios at a time: t->holding is completed once it holds
- * 8. It frees them once t->release is completed.
+ * holding up to 8 folios at a time, and free them once ctx->release is
+ * completed.
  */
-static int churn_until_refused(void *data)
+static void churn_until_refused(void *arg, unsigned int t)
 {
-	struct churn_thread *t = data;
+	struct churn_ctx *ctx = arg;
 	struct folio *held[8] = {};
 	unsigned int i = 0;
 
 	for (;;) {
-		struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
+		struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
 		if (IS_ERR(folio) && PTR_ERR(folio) != -ENOMEM) {
-			t->error = PTR_ERR(folio);
+			ctx->error[t] = PTR_ERR(folio);
 			break;
 		}
 		if (held[i % 8])
 			put_page_folio(&held[i % 8]->page);
 		held[i++ % 8] = IS_ERR(folio) ? NULL : folio;
-		t->allocated += !IS_ERR(folio);
-		if (t->allocated == 8)
-			complete(&t->holding);
+		ctx->allocated[t] += !IS_ERR(folio);
+		if (ctx->allocated[t] == 8)
+			complete(&ctx->holding[t]);
 		cond_resched();
 	}
-	wait_for_completion(&t->release);
+	wait_for_completion(&ctx->release);
 	for (i = 0; i < 8; i++)
 		if (held[i])
 			put_page_folio(&held[i]->page);
-	complete(&t->done);
-	return 0;
 }
 
-/* Start two churn_until_refused() threads on @pa. */
-static void start_churning(struct kunit *test, struct pgmap_alloc *pa,
-			   struct churn_thread *t)
+/* Two threads churning on @pa; the test may release them at once. */
+static struct churn_ctx *start_churning(struct kunit *test, struct pgmap_alloc *pa,
+					bool release, struct pgmap_kunit_threads **threads)
 {
-	int i;
+	struct churn_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 
-	for (i = 0; i < 2; i++) {
-		t[i].pa = pa;
-		init_completion(&t[i].holding);
-		init_completion(&t[i].release);
-		init_completion(&t[i].done);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(churn_until_refused, &t[i],
-							    "pgmap_churn%d", i)));
-	}
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->pa = pa;
+	init_completion(&ctx->holding[0]);
+	init_completion(&ctx->holding[1]);
+	init_completion(&ctx->release);
+	if (release)
+		complete_all(&ctx->release);
+	*threads = pgmap_kunit_start_threads(test, 2, churn_until_refused, ctx);
+	return ctx;
 }
 
 /*
@@ -622,25 +597,24 @@ static void pgmap_alloc_unmap_while_allocating(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = one_range(test, 512);
 	struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
-	struct churn_thread t[2] = {};
+	struct pgmap_kunit_threads *threads;
+	struct churn_ctx *ctx;
 	int i;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
-	start_churning(test, pa, t);
 	/* They may free their folios as soon as they are refused. */
-	for (i = 0; i < 2; i++)
-		complete(&t[i].release);
+	ctx = start_churning(test, pa, true, &threads);
 	msleep(100);
 	pgmap_kunit_unmap_async(dev);
+	KUNIT_ASSERT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
 	for (i = 0; i < 2; i++) {
-		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].done, 30 * HZ));
-		KUNIT_EXPECT_EQ(test, t[i].error, -ENODEV);
-		KUNIT_EXPECT_GT(test, t[i].allocated, 0);
+		KUNIT_EXPECT_EQ(test, ctx->error[i], -ENODEV);
+		KUNIT_EXPECT_GT(test, ctx->allocated[i], 0);
 	}
 	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
-			t[0].allocated + t[1].allocated);
+			ctx->allocated[0] + ctx->allocated[1]);
 	pgmap_alloc_destroy(pa);
 }
 
@@ -659,24 +633,24 @@ static void pgmap_alloc_destroy_while_allocating(struct kunit *test)
 	for (round = 0; round < ARRAY_SIZE(delays_ms); round++) {
 		struct pgmap_kunit_dev *dev = one_range(test, 512);
 		struct pgmap_alloc *pa = pgmap_alloc_init(&dev->pgmap, test->name);
-		struct churn_thread t[2] = {};
+		struct pgmap_kunit_threads *threads;
+		struct churn_ctx *ctx;
 
 		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
-		start_churning(test, pa, t);
+		ctx = start_churning(test, pa, false, &threads);
 		for (i = 0; i < 2; i++)
-			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].holding,
+			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx->holding[i],
 									    10 * HZ));
 		msleep(delays_ms[round]);
-		PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_alloc_destroy(pa));
-		for (i = 0; i < 2; i++) {
-			complete(&t[i].release);
-			KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t[i].done, 30 * HZ));
-			KUNIT_EXPECT_EQ(test, t[i].error, -ENODEV);
-		}
+		PGMAP_KUNIT_EXPECT_WARN_DO(test, pgmap_alloc_destroy(pa));
+		complete_all(&ctx->release);
+		KUNIT_ASSERT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
+		for (i = 0; i < 2; i++)
+			KUNIT_EXPECT_EQ(test, ctx->error[i], -ENODEV);
 		KUNIT_EXPECT_EQ(test, PTR_ERR(pgmap_alloc_folio(pa, 0, GFP_KERNEL)), -ENODEV);
 		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
 		KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free),
-				t[0].allocated + t[1].allocated);
+				ctx->allocated[0] + ctx->allocated[1]);
 	}
 	kunit_info(test, "%d destroys raced allocating threads\n", round);
 }
@@ -698,30 +672,21 @@ static const struct pgmap_alloc_ops grow_by_spare_ops = {
 	.release = count_released_pgmap,
 };
 
-struct destroyer {
-	struct pgmap_alloc *pa;
-	struct completion done;
-};
-
-static int destroy_in_thread(void *data)
+static void alloc_one_folio(void *arg, unsigned int i)
 {
-	struct destroyer *d = data;
+	struct grow_ctx *ctx = arg;
+	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
-	pgmap_alloc_destroy(d->pa);
-	complete(&d->done);
-	return 0;
-}
-
-static int alloc_one_folio(void *data)
-{
-	struct churn_thread *t = data;
-	struct folio *folio = pgmap_alloc_folio(t->pa, 0, GFP_KERNEL);
-
-	t->error = IS_ERR(folio) ? PTR_ERR(folio) : 0;
+	ctx->alloc_error = PTR_ERR_OR_ZERO(folio);
 	if (!IS_ERR(folio))
 		put_page_folio(&folio->page);
-	complete(&t->done);
-	return 0;
+}
+
+static void destroy_pool_thread(void *arg, unsigned int i)
+{
+	struct grow_ctx *ctx = arg;
+
+	pgmap_alloc_destroy(ctx->pa);
 }
 
 /*
@@ -731,32 +696,30 @@ static int alloc_one_folio(void *data)
  */
 static void pgmap_alloc_destroy_waits_for_grow(struct kunit *test)
 {
-	struct grow_ctx ctx = { .test = test };
-	struct churn_thread t = {};
-	struct destroyer d = {};
+	struct pgmap_kunit_threads *allocator, *destroyer;
+	struct grow_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 
-	ctx.spare = one_range(test, 512);
-	init_completion(&ctx.entered);
-	init_completion(&ctx.resume);
-	t.pa = pgmap_alloc_create(test->name, &grow_by_spare_ops, &ctx);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t.pa));
-	init_completion(&t.done);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(alloc_one_folio, &t, "pgmap_alloc1")));
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx.entered, 10 * HZ));
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->test = test;
+	ctx->spare = one_range(test, 512);
+	init_completion(&ctx->entered);
+	init_completion(&ctx->resume);
+	ctx->pa = pgmap_alloc_create(test->name, &grow_by_spare_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	allocator = pgmap_kunit_start_threads(test, 1, alloc_one_folio, ctx);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx->entered, 10 * HZ));
 
 	/* The allocation is inside ->grow(): destroy must wait for it. */
-	d.pa = t.pa;
-	init_completion(&d.done);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(destroy_in_thread, &d, "pgmap_destroy")));
-	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&d.done, HZ / 5));
+	destroyer = pgmap_kunit_start_threads(test, 1, destroy_pool_thread, ctx);
+	KUNIT_EXPECT_FALSE(test, pgmap_kunit_threads_done(destroyer, HZ / 5));
 
-	complete(&ctx.resume);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.done, 10 * HZ));
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&d.done, 10 * HZ));
-	KUNIT_EXPECT_EQ(test, ctx.grow_error, -ENODEV);
-	KUNIT_EXPECT_EQ(test, t.error, -ENODEV);
-	KUNIT_EXPECT_NULL(test, ctx.spare->pgmap.allocator);
-	KUNIT_EXPECT_EQ(test, ctx.nr_released, 0);
+	complete(&ctx->resume);
+	KUNIT_ASSERT_TRUE(test, pgmap_kunit_threads_done(allocator, 10 * HZ));
+	KUNIT_ASSERT_TRUE(test, pgmap_kunit_threads_done(destroyer, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, ctx->grow_error, -ENODEV);
+	KUNIT_EXPECT_EQ(test, ctx->alloc_error, -ENODEV);
+	KUNIT_EXPECT_NULL(test, ctx->spare->pgmap.allocator);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 0);
 }
 
 /* Can fail-nth fail sleeping allocations here? Skips the test if not. */
@@ -789,7 +752,8 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	struct pgmap_kunit_dev *dev = one_range(test, 512);
-	unsigned int nth, injected = 0;
+	unsigned int nth, nr_failed = 0, nr_absorbed = 0;
+	bool all_tried = false;
 	struct pgmap_alloc *pa;
 	struct folio *folio;
 	int ret;
@@ -800,21 +764,28 @@ static void pgmap_alloc_fault_injection(struct kunit *test)
 		current->fail_nth = nth;
 		pa = pgmap_alloc_create(test->name, NULL, NULL);
 		ret = IS_ERR(pa) ? PTR_ERR(pa) : pgmap_alloc_add_pgmap(pa, &dev->pgmap);
-		ret = current->fail_nth ? 1 : ret;	/* 1: nothing left to fail */
+		/* Still armed: there were fewer than nth allocations to fail. */
+		all_tried = current->fail_nth;
 		current->fail_nth = 0;
-
-		if (!IS_ERR(pa) && ret <= 0)
-			pgmap_alloc_destroy(pa);
-		if (ret == 1)
+		if (all_tried)
 			break;
-		/* An injected failure is -ENOMEM, or absorbed (debugfs) */
-		KUNIT_EXPECT_TRUE_MSG(test, ret == -ENOMEM || ret == 0,
-				      "allocation %u: %d", nth, ret);
+
+		if (!IS_ERR(pa))
+			pgmap_alloc_destroy(pa);
+		if (ret) {
+			KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "allocation %u", nth);
+			nr_failed++;
+		} else {
+			/* debugfs files are optional: their failure is absorbed */
+			nr_absorbed++;
+		}
 		KUNIT_EXPECT_NULL(test, dev->pgmap.allocator);
-		injected++;
 	}
-	KUNIT_ASSERT_EQ(test, ret, 1);
-	kunit_info(test, "%u allocations failed by injection\n", injected);
+	KUNIT_ASSERT_TRUE(test, all_tried);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_GT(test, nr_failed, 0);
+	kunit_info(test, "%u allocations failed by injection, %u absorbed\n",
+		   nr_failed, nr_absorbed);
 
 	/* With nothing failing, the pool works. */
 	folio = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
@@ -840,7 +811,7 @@ static void pgmap_alloc_fault_injection_grow(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
 	struct grow_ctx ctx = { .test = test };
-	unsigned int nth, injected = 0;
+	unsigned int nth, nr_failed = 0, nr_absorbed = 0;
 	bool all_tried = false;
 	struct pgmap_alloc *pa;
 	struct page *pages[4];
@@ -859,18 +830,20 @@ static void pgmap_alloc_fault_injection_grow(struct kunit *test)
 		KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
 		current->fail_nth = nth;
 		ret = pgmap_alloc_range(pa, 4, GFP_KERNEL, pages);
-		all_tried = current->fail_nth;	/* fewer than nth allocations */
+		/* Still armed: there were fewer than nth allocations to fail. */
+		all_tried = current->fail_nth;
 		current->fail_nth = 0;
 
 		if (ret) {
 			KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "allocation %u", nth);
 			KUNIT_EXPECT_NULL(test, ctx.spare->pgmap.allocator);
 			KUNIT_EXPECT_EQ(test, pgmap_alloc_size(pa), 0);
-			injected++;
+			nr_failed++;
 		} else {
 			for (i = 0; i < 4; i++)
 				put_page_folio(pages[i]);
 			KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
+			nr_absorbed += !all_tried;
 		}
 		pgmap_alloc_destroy(pa);
 		/* Whatever happened, the pgmap is free for the next pool. */
@@ -878,9 +851,9 @@ static void pgmap_alloc_fault_injection_grow(struct kunit *test)
 	}
 	KUNIT_EXPECT_TRUE(test, all_tried);
 	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_GT(test, injected, 0);
+	KUNIT_EXPECT_GT(test, nr_failed, 0);
 	kunit_info(test, "%u allocations failed by injection, %u absorbed\n",
-		   injected, nth - 1 - injected - 1);
+		   nr_failed, nr_absorbed);
 #else
 	fault_injection_ready(test);
 #endif
@@ -892,8 +865,12 @@ struct bad_input {
 	int (*run)(struct kunit *test, struct pgmap_kunit_dev *dev,
 		   struct pgmap_alloc *pa);
 	bool warns;
+	bool *site_warned;	/* a WARN_ON_ONCE() site shared with another case */
 	int error;
 };
+
+/* One WARN_ON_ONCE() site each: see PGMAP_KUNIT_EXPECT_WARN_ONCE(). */
+static bool pgmap_in_a_pool_warned, range_size_warned, in_service_without_pool_warned;
 
 static int init_other_type(struct kunit *test, struct pgmap_kunit_dev *dev,
 			   struct pgmap_alloc *pa)
@@ -979,17 +956,17 @@ static int null_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
 }
 
 static const struct bad_input bad_inputs[] = {
-	{ "init on a pgmap of another type", init_other_type, true, -EOPNOTSUPP },
-	{ "init on a pgmap not mapped", init_unmapped, true, -EINVAL },
-	{ "init twice on one pgmap", init_twice, true, -EBUSY },
-	{ "one pgmap in two pools", add_to_second_pool, true, -EBUSY },
-	{ "folio order above MAX_PAGE_ORDER", folio_order_too_big, true, -EINVAL },
-	{ "folio order 1, not buildable here", folio_order_one, false, -E2BIG },
-	{ "range of 0 pages", range_of_zero, true, -EINVAL },
-	{ "range above MAX_ORDER_NR_PAGES", range_too_big, true, -EINVAL },
-	{ "range larger than the pool", range_bigger_than_pool, false, -ENOMEM },
-	{ "range without a page array", range_without_array, true, -EINVAL },
-	{ "NULL pool", null_pool, true, -EINVAL },
+	{ "init on a pgmap of another type", init_other_type, true, NULL, -EOPNOTSUPP },
+	{ "init on a pgmap not mapped", init_unmapped, true, NULL, -EINVAL },
+	{ "init twice on one pgmap", init_twice, true, &pgmap_in_a_pool_warned, -EBUSY },
+	{ "one pgmap in two pools", add_to_second_pool, true, &pgmap_in_a_pool_warned, -EBUSY },
+	{ "folio order above MAX_PAGE_ORDER", folio_order_too_big, true, NULL, -EINVAL },
+	{ "folio order 1, not buildable here", folio_order_one, false, NULL, -E2BIG },
+	{ "range of 0 pages", range_of_zero, true, &range_size_warned, -EINVAL },
+	{ "range above MAX_ORDER_NR_PAGES", range_too_big, true, &range_size_warned, -EINVAL },
+	{ "range larger than the pool", range_bigger_than_pool, false, NULL, -ENOMEM },
+	{ "range without a page array", range_without_array, true, NULL, -EINVAL },
+	{ "NULL pool", null_pool, true, NULL, -EINVAL },
 };
 
 static void bad_input_desc(const struct bad_input *t, char *desc)
@@ -1009,10 +986,14 @@ static void pgmap_alloc_bad_input(struct kunit *test)
 
 	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
-	if (t->warns)
-		ret = PGMAP_KUNIT_EXPECT_WARN(t->run(test, dev, pa));
-	else
+	if (t->warns) {
+		ret = PGMAP_KUNIT_EXPECT_WARN_ONCE(test, t->site_warned, t->run(test, dev, pa));
+	} else {
+		unsigned long warnings = pgmap_kunit_nr_warnings();
+
 		ret = t->run(test, dev, pa);
+		KUNIT_EXPECT_EQ_MSG(test, pgmap_kunit_nr_warnings(), warnings, "warned");
+	}
 	KUNIT_EXPECT_EQ(test, ret, t->error);
 	/* Nothing was taken, and the pool still works. */
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
@@ -1039,8 +1020,9 @@ static void pgmap_alloc_range_undone_without_page_free(struct kunit *test)
 	foreign = pgmap_request_folio(&dev->pgmap, 511, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(foreign));
 
-	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(pgmap_alloc_range(pa, 512, GFP_KERNEL,
-									pages)),
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN_ONCE(test, &in_service_without_pool_warned,
+							   pgmap_alloc_range(pa, 512, GFP_KERNEL,
+									     pages)),
 			-EBUSY);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 0);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 511);
@@ -1148,7 +1130,8 @@ static void pgmap_alloc_range_undone_past_a_walker(struct kunit *test)
 	ctx->pa = pa;
 	ctx->walker.page = pfn_to_page(PHYS_PFN(dev->pgmap.range.start) + 5);
 
-	PGMAP_KUNIT_EXPECT_WARN_DO(pgmap_kunit_run_threads(test, 2, undo_thread, ctx));
+	PGMAP_KUNIT_EXPECT_WARN_ONCE(test, &in_service_without_pool_warned,
+				     ({ pgmap_kunit_run_threads(test, 2, undo_thread, ctx); 0; }));
 	kunit_info(test, "the walker took %ld references\n", ctx->walker.refs);
 	KUNIT_EXPECT_GT(test, ctx->walker.refs, 0);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 512);
@@ -1365,7 +1348,6 @@ struct reentry_ctx {
 	struct pgmap_kunit_dev *dev;
 	int (*grow)(struct reentry_ctx *ctx);
 	int inner_error, outer_error;
-	struct completion done;
 };
 
 static int reentry_grow(struct pgmap_alloc *pa, void *data)
@@ -1379,40 +1361,29 @@ static const struct pgmap_alloc_ops reentry_ops = {
 	.grow = reentry_grow,
 };
 
-static int reentry_alloc(void *data)
+static void reentry_alloc(void *arg, unsigned int i)
 {
-	struct reentry_ctx *ctx = data;
+	struct reentry_ctx *ctx = arg;
 	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
 	ctx->outer_error = PTR_ERR_OR_ZERO(folio);
 	if (!IS_ERR(folio))
 		put_page_folio(&folio->page);
-	complete(&ctx->done);
-	return 0;
 }
 
-/* Run @fn(@data) in a thread: the time left of 20 s, 0 if it hung, or -errno. */
-static long reentry_start_and_wait(struct reentry_ctx *ctx,
-				   int (*fn)(void *data), void *data)
+/* Run @fn in a thread: false if it did not return within 20 s. */
+static bool reentry_start_and_wait(struct kunit *test, pgmap_kunit_thread_fn fn,
+				   void *arg)
 {
-	struct task_struct *task;
-
-	init_completion(&ctx->done);
-	task = kthread_run(fn, data, "pgmap_reentry");
-	if (IS_ERR(task))
-		return PTR_ERR(task);
-	return wait_for_completion_timeout(&ctx->done, 20 * HZ);
+	return pgmap_kunit_threads_done(pgmap_kunit_start_threads(test, 1, fn, arg),
+					20 * HZ);
 }
 
-/* Returns false, leaking @ctx's pool, if the call deadlocked. */
-static bool reentry_run(struct kunit *test, struct reentry_ctx *ctx,
-			int (*fn)(void *data), void *data)
+/* Returns false, leaking the pool, if the call deadlocked. */
+static bool reentry_run(struct kunit *test, pgmap_kunit_thread_fn fn, void *arg)
 {
 	/* The thread warns: start it inside the markers. */
-	long left = PGMAP_KUNIT_EXPECT_WARN(reentry_start_and_wait(ctx, fn, data));
-
-	KUNIT_ASSERT_GE(test, left, 0);
-	if (left)
+	if (PGMAP_KUNIT_EXPECT_WARN(test, reentry_start_and_wait(test, fn, arg)))
 		return true;
 	KUNIT_FAIL(test, "deadlocked: leaking the pool and the thread");
 	return false;
@@ -1443,11 +1414,16 @@ static void pgmap_alloc_grow_allocates_from_its_pool(struct kunit *test)
 {
 	struct reentry_ctx *ctx = reentry_pool(test, grow_allocates);
 
-	if (!reentry_run(test, ctx, reentry_alloc, ctx))
+	if (!reentry_run(test, reentry_alloc, ctx))
 		return;
 	KUNIT_EXPECT_EQ(test, ctx->inner_error, -EDEADLK);
 	KUNIT_EXPECT_EQ(test, ctx->outer_error, -ENOSPC);
 	pgmap_alloc_destroy(ctx->pa);
+}
+
+static int grow_adds_pgmap(struct reentry_ctx *ctx)
+{
+	return pgmap_alloc_add_pgmap(ctx->pa, &one_range(ctx->test, 512)->pgmap);
 }
 
 static int grow_destroys(struct reentry_ctx *ctx)
@@ -1461,19 +1437,15 @@ static void pgmap_alloc_grow_destroys_its_pool(struct kunit *test)
 	struct reentry_ctx *ctx = reentry_pool(test, grow_destroys);
 	struct folio *folio;
 
-	if (!reentry_run(test, ctx, reentry_alloc, ctx))
+	if (!reentry_run(test, reentry_alloc, ctx))
 		return;
 	/* The destroy was refused: the pool is alive, and still grows. */
 	KUNIT_EXPECT_EQ(test, ctx->outer_error, -ENOSPC);
-	ctx->grow = grow_allocates;
-	folio = PGMAP_KUNIT_EXPECT_WARN(pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL));
-	KUNIT_EXPECT_EQ(test, PTR_ERR(folio), -ENOSPC);
+	ctx->grow = grow_adds_pgmap;
+	folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	put_page_folio(&folio->page);
 	pgmap_alloc_destroy(ctx->pa);
-}
-
-static int grow_adds_pgmap(struct reentry_ctx *ctx)
-{
-	return pgmap_alloc_add_pgmap(ctx->pa, &one_range(ctx->test, 512)->pgmap);
 }
 
 static int walk_allocates(struct dev_pagemap *pgmap, void *arg)
@@ -1487,13 +1459,11 @@ static int walk_allocates(struct dev_pagemap *pgmap, void *arg)
 	return 1;
 }
 
-static int reentry_walk(void *data)
+static void reentry_walk(void *arg, unsigned int i)
 {
-	struct reentry_ctx *ctx = data;
+	struct reentry_ctx *ctx = arg;
 
 	ctx->outer_error = pgmap_alloc_walk_pgmaps(ctx->pa, walk_allocates, ctx);
-	complete(&ctx->done);
-	return 0;
 }
 
 static void pgmap_alloc_walk_callback_allocates(struct kunit *test)
@@ -1509,7 +1479,7 @@ static void pgmap_alloc_walk_callback_allocates(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(ctx->pa, 512, GFP_KERNEL, pages), 0);
 
 	/* Full, so the callback's allocation would have to grow the pool. */
-	if (!reentry_run(test, ctx, reentry_walk, ctx))
+	if (!reentry_run(test, reentry_walk, ctx))
 		return;
 	KUNIT_EXPECT_EQ(test, ctx->inner_error, -EDEADLK);
 	KUNIT_EXPECT_EQ(test, ctx->outer_error, 1);
@@ -1518,10 +1488,14 @@ static void pgmap_alloc_walk_callback_allocates(struct kunit *test)
 	pgmap_alloc_destroy(ctx->pa);
 }
 
+/* What a walk callback tries: each is refused, with a warning of its own. */
+enum walk_reentry_call { WALK_IN_WALK, ADD_PGMAP_IN_WALK, DESTROY_IN_WALK };
+
 struct walk_reentry {
 	struct reentry_ctx *ctx;
 	struct pgmap_kunit_dev *other;
-	int walk_error, add_error;
+	enum walk_reentry_call call;
+	int error;
 };
 
 static int walk_nothing(struct dev_pagemap *pgmap, void *arg)
@@ -1529,42 +1503,67 @@ static int walk_nothing(struct dev_pagemap *pgmap, void *arg)
 	return 0;
 }
 
-/* Walk, add a pgmap and destroy, from inside a walk: all refused. */
 static int walk_reenters(struct dev_pagemap *pgmap, void *arg)
 {
 	struct walk_reentry *w = arg;
+	struct pgmap_alloc *pa = w->ctx->pa;
 
-	w->walk_error = pgmap_alloc_walk_pgmaps(w->ctx->pa, walk_nothing, NULL);
-	w->add_error = pgmap_alloc_add_pgmap(w->ctx->pa, &w->other->pgmap);
-	pgmap_alloc_destroy(w->ctx->pa);
+	switch (w->call) {
+	case WALK_IN_WALK:
+		w->error = pgmap_alloc_walk_pgmaps(pa, walk_nothing, NULL);
+		break;
+	case ADD_PGMAP_IN_WALK:
+		w->error = pgmap_alloc_add_pgmap(pa, &w->other->pgmap);
+		break;
+	case DESTROY_IN_WALK:
+		pgmap_alloc_destroy(pa);	/* returns nothing: checked below */
+		break;
+	}
 	return 1;
 }
 
-static int reentry_walk_reenters(void *data)
+static void reentry_walk_reenters(void *arg, unsigned int i)
 {
-	struct walk_reentry *w = data;
+	struct walk_reentry *w = arg;
 
 	w->ctx->outer_error = pgmap_alloc_walk_pgmaps(w->ctx->pa, walk_reenters, w);
-	complete(&w->ctx->done);
-	return 0;
 }
 
-static void pgmap_alloc_walk_callback_reenters(struct kunit *test)
+static void walk_callback_reenters(struct kunit *test, enum walk_reentry_call call)
 {
 	struct reentry_ctx *ctx = reentry_pool(test, grow_adds_pgmap);
-	struct walk_reentry w = { .ctx = ctx, .other = one_range(test, 512) };
+	struct walk_reentry *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
 
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->ctx = ctx;
+	w->other = one_range(test, 512);
+	w->call = call;
 	ctx->dev = one_range(test, 512);
 	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
-	if (!reentry_run(test, ctx, reentry_walk_reenters, &w))
+	if (!reentry_run(test, reentry_walk_reenters, w))
 		return;
-	KUNIT_EXPECT_EQ(test, w.walk_error, -EDEADLK);
-	KUNIT_EXPECT_EQ(test, w.add_error, -EDEADLK);
+	if (call != DESTROY_IN_WALK)
+		KUNIT_EXPECT_EQ(test, w->error, -EDEADLK);
 	KUNIT_EXPECT_EQ(test, ctx->outer_error, 1);
 	/* Not destroyed, and the other pgmap belongs to no pool. */
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 512);
-	KUNIT_EXPECT_NULL(test, w.other->pgmap.allocator);
+	KUNIT_EXPECT_NULL(test, w->other->pgmap.allocator);
 	pgmap_alloc_destroy(ctx->pa);
+}
+
+static void pgmap_alloc_walk_from_walk_callback(struct kunit *test)
+{
+	walk_callback_reenters(test, WALK_IN_WALK);
+}
+
+static void pgmap_alloc_add_pgmap_from_walk_callback(struct kunit *test)
+{
+	walk_callback_reenters(test, ADD_PGMAP_IN_WALK);
+}
+
+static void pgmap_alloc_destroy_from_walk_callback(struct kunit *test)
+{
+	walk_callback_reenters(test, DESTROY_IN_WALK);
 }
 
 /* ->grow runs in the allocation's gfp scope: no fs or io recursion. */
@@ -1902,12 +1901,10 @@ struct stress_ctx {
 	atomic_long_t failed;
 	atomic_long_t twice;		/* a page handed out while out */
 	atomic_long_t misaligned;
-	struct completion start;
+	struct stress_thread *threads;
 };
 
 struct stress_thread {
-	struct stress_ctx *ctx;
-	struct completion done;
 	struct rnd_state rnd;
 	struct page *pages[MAX_ORDER_NR_PAGES / 2];
 	struct {
@@ -1928,9 +1925,8 @@ static unsigned int stress_order(struct stress_thread *t)
 	return 4 + r % 6;		/* up to 2 MiB */
 }
 
-static void stress_alloc(struct stress_thread *t)
+static void stress_alloc(struct stress_ctx *ctx, struct stress_thread *t)
 {
-	struct stress_ctx *ctx = t->ctx;
 	unsigned long nr = 1UL << stress_order(t), i;
 	pgoff_t first;
 
@@ -1953,7 +1949,7 @@ static void stress_alloc(struct stress_thread *t)
 	t->nr_held++;
 }
 
-static void stress_free(struct stress_thread *t, int slot)
+static void stress_free(struct stress_ctx *ctx, struct stress_thread *t, int slot)
 {
 	struct page *first = t->held[slot].first;
 	unsigned long i, nr = t->held[slot].nr;
@@ -1962,68 +1958,49 @@ static void stress_free(struct stress_thread *t, int slot)
 		struct page *page = nth_page(first, i);
 
 		/* Clear before the put: once put, another CPU may get it. */
-		if (!test_and_clear_bit(page_pgmap_offset(page), t->ctx->shadow))
-			atomic_long_inc(&t->ctx->twice);
+		if (!test_and_clear_bit(page_pgmap_offset(page), ctx->shadow))
+			atomic_long_inc(&ctx->twice);
 		put_page_folio(page);
 	}
 	t->held[slot] = t->held[--t->nr_held];
 }
 
-static int stress_thread_fn(void *data)
+static void stress_thread_fn(void *arg, unsigned int i)
 {
-	struct stress_thread *t = data;
-	struct stress_ctx *ctx = t->ctx;
+	struct stress_ctx *ctx = arg;
+	struct stress_thread *t = &ctx->threads[i];
 
-	wait_for_completion(&ctx->start);
+	prandom_seed_state(&t->rnd, 42 + i);
 	while (atomic_long_dec_return(&ctx->ops_left) >= 0) {
 		u32 r = prandom_u32_state(&t->rnd);
 
 		if (t->nr_held == STRESS_HELD || (t->nr_held && (r & 1)))
-			stress_free(t, (r >> 1) % t->nr_held);
+			stress_free(ctx, t, (r >> 1) % t->nr_held);
 		else
-			stress_alloc(t);
+			stress_alloc(ctx, t);
 		cond_resched();
 	}
 	while (t->nr_held)
-		stress_free(t, 0);
-	complete(&t->done);
-	return 0;
+		stress_free(ctx, t, 0);
 }
 
 static void pgmap_alloc_stress(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = one_range(test, STRESS_PAGES);
 	struct pgmap_alloc *pa = pool_on(test, dev);
-	int nr_threads = num_online_cpus(), i, cpu = 0;
-	struct stress_thread *threads;
+	int nr_threads = num_online_cpus();
 	struct stress_ctx *ctx;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	threads = kunit_kcalloc(test, nr_threads, sizeof(*threads), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	KUNIT_ASSERT_NOT_NULL(test, threads);
+	ctx->threads = kunit_kcalloc(test, nr_threads, sizeof(*ctx->threads), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->threads);
 	ctx->shadow = kunit_kzalloc(test, BITS_TO_LONGS(STRESS_PAGES) * sizeof(long),
 				    GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->shadow);
 	ctx->pa = pa;
 	atomic_long_set(&ctx->ops_left, STRESS_OPS);
-	init_completion(&ctx->start);
-
-	for (i = 0; i < nr_threads; i++) {
-		struct task_struct *task;
-
-		threads[i].ctx = ctx;
-		init_completion(&threads[i].done);
-		prandom_seed_state(&threads[i].rnd, 42 + i);
-		task = kthread_create(stress_thread_fn, &threads[i], "pgmap_stress%d", i);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-		cpu = cpumask_next(cpu - 1, cpu_online_mask);
-		kthread_bind(task, cpu++);
-		wake_up_process(task);
-	}
-	complete_all(&ctx->start);
-	for (i = 0; i < nr_threads; i++)
-		wait_for_completion(&threads[i].done);
+	pgmap_kunit_run_threads(test, nr_threads, stress_thread_fn, ctx);
 
 	kunit_info(test, "%d threads: %ld ranges allocated, %ld allocations failed (pool full)\n",
 		   nr_threads, atomic_long_read(&ctx->allocated),
@@ -2067,7 +2044,9 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_grow_allocates_from_its_pool),
 	KUNIT_CASE(pgmap_alloc_grow_destroys_its_pool),
 	KUNIT_CASE(pgmap_alloc_walk_callback_allocates),
-	KUNIT_CASE(pgmap_alloc_walk_callback_reenters),
+	KUNIT_CASE(pgmap_alloc_walk_from_walk_callback),
+	KUNIT_CASE(pgmap_alloc_add_pgmap_from_walk_callback),
+	KUNIT_CASE(pgmap_alloc_destroy_from_walk_callback),
 	KUNIT_CASE(pgmap_alloc_grow_in_gfp_scope),
 	KUNIT_CASE(pgmap_alloc_drain_from_reclaim),
 	KUNIT_CASE(pgmap_alloc_idle_caches_emptied),
@@ -2077,6 +2056,8 @@ static struct kunit_case pgmap_alloc_cases[] = {
 
 static struct kunit_suite pgmap_alloc_suite = {
 	.name = "pgmap_alloc",
+	.suite_init = pgmap_kunit_watch_warnings,
+	.suite_exit = pgmap_kunit_unwatch_warnings,
 	.test_cases = pgmap_alloc_cases,
 };
 

@@ -5,7 +5,6 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
-#include <linux/kthread.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -130,25 +129,16 @@ static void pgmap_folio_unmap_after_all_put(struct kunit *test)
 
 struct race_ctx {
 	struct dev_pagemap *pgmap;
-	struct completion start;
 	atomic_t arrived;		/* both threads meet at every offset */
 	atomic_t winners[TOTAL_PAGES];
 	struct folio *won[2][TOTAL_PAGES];
-	struct completion done[2];
 };
 
-struct race_thread {
-	struct race_ctx *ctx;
-	int id;
-};
-
-static int race_requester(void *data)
+static void race_requester(void *arg, unsigned int id)
 {
-	struct race_thread *t = data;
-	struct race_ctx *ctx = t->ctx;
+	struct race_ctx *ctx = arg;
 	pgoff_t offset;
 
-	wait_for_completion(&ctx->start);
 	for (offset = 0; offset < TOTAL_PAGES; offset++) {
 		struct folio *folio;
 
@@ -158,20 +148,16 @@ static int race_requester(void *data)
 		folio = pgmap_request_folio(ctx->pgmap, offset, 0);
 
 		if (!IS_ERR(folio)) {
-			ctx->won[t->id][offset] = folio;
+			ctx->won[id][offset] = folio;
 			atomic_inc(&ctx->winners[offset]);
 		}
 	}
-	complete(&ctx->done[t->id]);
-	return 0;
 }
 
 /* Two threads request every offset at the same time: one wins each. */
 static void pgmap_folio_racing_requests(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = three_ranges(test);
-	struct race_thread threads[2];
-	struct task_struct *task;
 	struct race_ctx *ctx;
 	pgoff_t offset;
 	int i, wins[2] = {};
@@ -181,19 +167,7 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pgmap = &dev->pgmap;
-	init_completion(&ctx->start);
-	for (i = 0; i < 2; i++) {
-		init_completion(&ctx->done[i]);
-		threads[i].ctx = ctx;
-		threads[i].id = i;
-		task = kthread_create(race_requester, &threads[i], "pgmap_race%d", i);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-		kthread_bind(task, cpumask_nth(i, cpu_online_mask));
-		wake_up_process(task);
-	}
-	complete_all(&ctx->start);
-	for (i = 0; i < 2; i++)
-		wait_for_completion(&ctx->done[i]);
+	pgmap_kunit_run_threads(test, 2, race_requester, ctx);
 
 	for (offset = 0; offset < TOTAL_PAGES; offset++) {
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->winners[offset]), 1,
@@ -568,15 +542,13 @@ static void pgmap_folio_own_buddy_allocator(struct kunit *test)
 /*
  * pgmap_cancel_folio() takes a folio that was never used out of service
  * without ->page_free; it waits for nobody, so it fails while a speculative
- * reference is held, and refuses what is not a locked device folio.
+ * reference is held.
  */
 static void pgmap_folio_cancel(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = three_ranges(test);
-	struct page *other = alloc_page(GFP_KERNEL);
 	struct folio *folio;
 
-	KUNIT_ASSERT_NOT_NULL(test, other);
 	folio = pgmap_request_folio(&dev->pgmap, 9, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
 	KUNIT_ASSERT_TRUE(test, folio_try_get(folio));
@@ -589,21 +561,32 @@ static void pgmap_folio_cancel(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, folio_test_locked(folio));
 
 	/* Free again, and never through ->page_free. */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 0);
+	/* The pgmap reference of the cancelled request was dropped. */
+	pgmap_kunit_unmap_async(dev);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
+}
+
+/* Cancelling a folio that is not locked, or not of a pgmap: refused. */
+static void pgmap_folio_cancel_misuse(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = three_ranges(test);
+	struct page *other = alloc_page(GFP_KERNEL);
+	struct folio *folio;
+
+	KUNIT_ASSERT_NOT_NULL(test, other);
 	folio = pgmap_request_folio(&dev->pgmap, 9, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
 	folio_unlock(folio);
-	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(pgmap_cancel_folio(folio)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(test, pgmap_cancel_folio(folio)), -EINVAL);
 	folio_put(folio);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
 
 	lock_page(other);
-	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(pgmap_cancel_folio(page_folio(other))),
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(test, pgmap_cancel_folio(page_folio(other))),
 			-EINVAL);
 	unlock_page(other);
 	__free_page(other);
-	/* The pgmap reference of the cancelled request was dropped. */
-	pgmap_kunit_unmap_async(dev);
-	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
 }
 
 struct bad_request {
@@ -612,17 +595,21 @@ struct bad_request {
 	unsigned int order;
 	bool wrong_type;
 	bool warns;
+	bool *site_warned;	/* a WARN_ON_ONCE() site shared with another case */
 	int error;
 };
 
+/* See PGMAP_KUNIT_EXPECT_WARN_ONCE(). */
+static bool past_the_end_warned;
+
 static const struct bad_request bad_requests[] = {
-	{ "offset past the end", TOTAL_PAGES, 0, false, true, -ERANGE },
-	{ "far past the end", ULONG_MAX, 0, false, true, -ERANGE },
-	{ "offset not aligned to order", 1, 1, false, true, -EINVAL },
-	{ "order above MAX_PAGE_ORDER", 0, MAX_PAGE_ORDER + 1, false, true, -EINVAL },
-	{ "range crosses the end of a range", 0, 10, false, true, -EXDEV },
-	{ "order 1, not buildable here", 512, 1, false, false, -E2BIG },
-	{ "pgmap of type FS_DAX", 0, 0, true, true, -EOPNOTSUPP },
+	{ "offset past the end", TOTAL_PAGES, 0, false, true, &past_the_end_warned, -ERANGE },
+	{ "far past the end", ULONG_MAX, 0, false, true, &past_the_end_warned, -ERANGE },
+	{ "offset not aligned to order", 1, 1, false, true, NULL, -EINVAL },
+	{ "order above MAX_PAGE_ORDER", 0, MAX_PAGE_ORDER + 1, false, true, NULL, -EINVAL },
+	{ "range crosses the end of a range", 0, 10, false, true, NULL, -EXDEV },
+	{ "order 1, not buildable here", 512, 1, false, false, NULL, -E2BIG },
+	{ "pgmap of type FS_DAX", 0, 0, true, true, NULL, -EOPNOTSUPP },
 };
 
 static void bad_request_desc(const struct bad_request *t, char *desc)
@@ -641,10 +628,16 @@ static void pgmap_folio_bad_request(struct kunit *test)
 
 	if (t->wrong_type)
 		pgmap = pgmap_kunit_unmapped_pgmap(test, MEMORY_DEVICE_FS_DAX);
-	if (t->warns)
-		folio = PGMAP_KUNIT_EXPECT_WARN(pgmap_request_folio(pgmap, t->offset, t->order));
-	else
+	if (t->warns) {
+		folio = PGMAP_KUNIT_EXPECT_WARN_ONCE(test, t->site_warned,
+						     pgmap_request_folio(pgmap, t->offset,
+									 t->order));
+	} else {
+		unsigned long warnings = pgmap_kunit_nr_warnings();
+
 		folio = pgmap_request_folio(pgmap, t->offset, t->order);
+		KUNIT_EXPECT_EQ_MSG(test, pgmap_kunit_nr_warnings(), warnings, "warned");
+	}
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(folio), t->error);
 	/* Nothing was taken: every page is still idle. */
 	KUNIT_EXPECT_EQ(test, page_ref_count(pfn_to_page(PHYS_PFN(dev->pgmap.range.start))), 0);
@@ -656,7 +649,7 @@ static void pgmap_folio_offset_of_other_page(struct kunit *test)
 	struct page *page = alloc_page(GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(page_pgmap_offset(page)),
+	KUNIT_EXPECT_EQ(test, PGMAP_KUNIT_EXPECT_WARN(test, page_pgmap_offset(page)),
 			(pgoff_t)-1);
 	__free_page(page);
 }
@@ -671,6 +664,7 @@ static struct kunit_case pgmap_folio_cases[] = {
 	KUNIT_CASE_SLOW(pgmap_folio_request_vs_migrate_device_range),
 	KUNIT_CASE(pgmap_folio_request_locked_free_page),
 	KUNIT_CASE(pgmap_folio_cancel),
+	KUNIT_CASE(pgmap_folio_cancel_misuse),
 	KUNIT_CASE_SLOW(pgmap_folio_own_buddy_allocator),
 	KUNIT_CASE_PARAM(pgmap_folio_bad_request, bad_request_gen_params),
 	KUNIT_CASE(pgmap_folio_offset_of_other_page),
@@ -679,6 +673,8 @@ static struct kunit_case pgmap_folio_cases[] = {
 
 static struct kunit_suite pgmap_folio_suite = {
 	.name = "pgmap_folio",
+	.suite_init = pgmap_kunit_watch_warnings,
+	.suite_exit = pgmap_kunit_unwatch_warnings,
 	.test_cases = pgmap_folio_cases,
 };
 

@@ -9,7 +9,9 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 #include <kunit/resource.h>
+#include <trace/events/printk.h>
 
 #include "pgmap_kunit.h"
 
@@ -173,21 +175,123 @@ struct dev_pagemap *pgmap_kunit_unmapped_pgmap(struct kunit *test,
 }
 
 struct pgmap_kunit_thread {
+	struct pgmap_kunit_threads *threads;
+	unsigned int i;
+	struct completion done;
+};
+
+struct pgmap_kunit_threads {
+	struct kunit *test;
 	pgmap_kunit_thread_fn fn;
 	void *arg;
-	unsigned int i;
-	struct completion *start;
-	struct completion done;
+	struct completion start;
+	unsigned int nr_started;
+	unsigned int nr;
+	struct pgmap_kunit_thread thread[] __counted_by(nr);
 };
 
 static int pgmap_kunit_thread(void *data)
 {
 	struct pgmap_kunit_thread *t = data;
+	struct pgmap_kunit_threads *threads = t->threads;
 
-	wait_for_completion(t->start);
-	t->fn(t->arg, t->i);
-	complete(&t->done);
+	wait_for_completion(&threads->start);
+	threads->fn(threads->arg, t->i);
+	/* complete_all(): pgmap_kunit_threads_done() may wait more than once */
+	complete_all(&t->done);
 	return 0;
+}
+
+/* A minute is far beyond any test thread here, even under TCG with KASAN. */
+#define PGMAP_KUNIT_JOIN_TIMEOUT	(60 * HZ)
+
+/*
+ * Runs when the test ends, however it ends, before what the test allocated
+ * earlier is freed: a thread still running would use it.
+ */
+static void pgmap_kunit_join_threads(void *data)
+{
+	struct pgmap_kunit_threads *threads = data;
+
+	/* Threads waiting for the start when the test failed must not hang. */
+	complete_all(&threads->start);
+	if (!pgmap_kunit_threads_done(threads, PGMAP_KUNIT_JOIN_TIMEOUT)) {
+		KUNIT_FAIL(threads->test, "a test thread hangs: leaking its state");
+		return;
+	}
+	kfree(threads);
+}
+
+/**
+ * pgmap_kunit_start_threads() - Start a function in threads on different CPUs.
+ * @test: The test; when it ends, it waits for the threads.
+ * @nr: Number of threads.
+ * @fn: Called as @fn(@arg, i) in thread i, for i from 0 to @nr - 1.
+ * @arg: Passed to @fn.
+ *
+ * Thread i is bound to the (i mod number of online CPUs)-th online CPU, and
+ * all threads start together once every one exists, so that races between
+ * them are likely. The test goes on meanwhile.
+ *
+ * Return: The threads, for pgmap_kunit_threads_done(). Aborts the test if
+ * they cannot be created.
+ */
+struct pgmap_kunit_threads *pgmap_kunit_start_threads(struct kunit *test,
+						      unsigned int nr,
+						      pgmap_kunit_thread_fn fn,
+						      void *arg)
+{
+	struct pgmap_kunit_threads *threads;
+	unsigned int i;
+
+	threads = kzalloc(struct_size(threads, thread, nr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, threads);
+	threads->nr = nr;
+	threads->test = test;
+	threads->fn = fn;
+	threads->arg = arg;
+	init_completion(&threads->start);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pgmap_kunit_join_threads,
+							threads), 0);
+	for (i = 0; i < nr; i++) {
+		struct pgmap_kunit_thread *t = &threads->thread[i];
+		struct task_struct *task;
+
+		t->threads = threads;
+		t->i = i;
+		init_completion(&t->done);
+		task = kthread_create(pgmap_kunit_thread, t, "pgmap_kunit%u", i);
+		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(task), "kthread_create: %ld",
+				       PTR_ERR(task));
+		kthread_bind(task, cpumask_nth(i % num_online_cpus(),
+					       cpu_online_mask));
+		wake_up_process(task);
+		threads->nr_started++;
+	}
+	complete_all(&threads->start);
+	return threads;
+}
+
+/**
+ * pgmap_kunit_threads_done() - Wait for threads to return.
+ * @threads: From pgmap_kunit_start_threads().
+ * @timeout: In jiffies, for all of them together; MAX_SCHEDULE_TIMEOUT for
+ *	no limit.
+ *
+ * Return: True if every thread returned from its function within @timeout.
+ */
+bool pgmap_kunit_threads_done(struct pgmap_kunit_threads *threads,
+			      unsigned long timeout)
+{
+	unsigned int i;
+
+	for (i = 0; i < threads->nr_started; i++) {
+		timeout = wait_for_completion_timeout(&threads->thread[i].done,
+						      timeout);
+		if (!timeout)
+			return false;
+	}
+	return true;
 }
 
 /**
@@ -197,43 +301,91 @@ static int pgmap_kunit_thread(void *data)
  * @fn: Called as @fn(@arg, i) in thread i, for i from 0 to @nr - 1.
  * @arg: Passed to @fn.
  *
- * Thread i is bound to the (i mod number of online CPUs)-th online CPU, and
- * all threads start together once every one exists, so that races between
- * them are likely. Returns once every thread has returned from @fn.
+ * As pgmap_kunit_start_threads(), but returns once every thread has
+ * returned from @fn.
  */
 void pgmap_kunit_run_threads(struct kunit *test, unsigned int nr,
 			     pgmap_kunit_thread_fn fn, void *arg)
 {
-	struct pgmap_kunit_thread *threads;
-	struct completion start;
-	unsigned int i;
+	pgmap_kunit_threads_done(pgmap_kunit_start_threads(test, nr, fn, arg),
+				 MAX_SCHEDULE_TIMEOUT);
+}
 
-	threads = kunit_kcalloc(test, nr, sizeof(*threads), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, threads);
-	init_completion(&start);
-	for (i = 0; i < nr; i++) {
-		struct pgmap_kunit_thread *t = &threads[i];
-		struct task_struct *task;
+static atomic_long_t pgmap_kunit_warnings;
 
-		*t = (struct pgmap_kunit_thread){
-			.fn = fn, .arg = arg, .i = i, .start = &start,
-		};
-		init_completion(&t->done);
-		task = kthread_create(pgmap_kunit_thread, t, "pgmap_kunit%u", i);
-		if (IS_ERR(task)) {
-			/* Let the threads already made finish before failing. */
-			complete_all(&start);
-			while (i--)
-				wait_for_completion(&threads[i].done);
-			KUNIT_FAIL_AND_ABORT(test, "kthread_create: %ld", PTR_ERR(task));
-		}
-		kthread_bind(task, cpumask_nth(i % num_online_cpus(),
-					       cpu_online_mask));
-		wake_up_process(task);
-	}
-	complete_all(&start);
-	for (i = 0; i < nr; i++)
-		wait_for_completion(&threads[i].done);
+/* Called for every line printed, in any context: only count. */
+static void pgmap_kunit_probe_console(void *ignore, const char *buf, size_t len)
+{
+	if (len >= 8 && !memcmp(buf, "WARNING:", 8))
+		atomic_long_inc(&pgmap_kunit_warnings);
+}
+
+/**
+ * pgmap_kunit_watch_warnings() - Start counting warnings, for a suite.
+ * @suite: The suite, whose &kunit_suite.suite_init this is.
+ *
+ * Return: 0, or the error of registering on the console tracepoint.
+ */
+int pgmap_kunit_watch_warnings(struct kunit_suite *suite)
+{
+	return register_trace_console(pgmap_kunit_probe_console, NULL);
+}
+
+/**
+ * pgmap_kunit_unwatch_warnings() - Stop counting warnings.
+ * @suite: The suite, whose &kunit_suite.suite_exit this is.
+ */
+void pgmap_kunit_unwatch_warnings(struct kunit_suite *suite)
+{
+	unregister_trace_console(pgmap_kunit_probe_console, NULL);
+	tracepoint_synchronize_unregister();
+}
+
+/**
+ * pgmap_kunit_nr_warnings() - Warnings printed since the suite started.
+ *
+ * Return: The number of "WARNING:" lines printed to the console, by any CPU.
+ */
+unsigned long pgmap_kunit_nr_warnings(void)
+{
+	return atomic_long_read(&pgmap_kunit_warnings);
+}
+
+/**
+ * pgmap_kunit_expect_warn_begin() - Before a call that is meant to warn.
+ *
+ * Use PGMAP_KUNIT_EXPECT_WARN() and its variants rather than this.
+ *
+ * Return: The number of warnings so far, for pgmap_kunit_expect_warn_end().
+ */
+unsigned long pgmap_kunit_expect_warn_begin(void)
+{
+	pr_info("pgmap_kunit: expected warning begin\n");
+	return pgmap_kunit_nr_warnings();
+}
+
+/**
+ * pgmap_kunit_expect_warn_end() - After a call that is meant to warn.
+ * @test: The test, failed if the call did not do as expected.
+ * @warnings: What pgmap_kunit_expect_warn_begin() returned.
+ * @site_warned: NULL if the call must warn. Else the call's WARN_ON_ONCE()
+ *	site is shared with other calls: it must warn if *@site_warned is
+ *	false, and must not if true; *@site_warned is true afterwards.
+ * @what: The call, for the failure message.
+ */
+void pgmap_kunit_expect_warn_end(struct kunit *test, unsigned long warnings,
+				 bool *site_warned, const char *what)
+{
+	unsigned long now = pgmap_kunit_nr_warnings();
+
+	if (site_warned && *site_warned)
+		KUNIT_EXPECT_EQ_MSG(test, now, warnings,
+				    "%s warned again from a WARN_ON_ONCE() site", what);
+	else
+		KUNIT_EXPECT_GT_MSG(test, now, warnings, "%s did not warn", what);
+	if (site_warned)
+		*site_warned = true;
+	pr_info("pgmap_kunit: expected warning end\n");
 }
 
 MODULE_DESCRIPTION("KUnit tests for pgmap_request_folio() and pgmap_alloc");

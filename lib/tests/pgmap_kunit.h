@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the pgmap_folio and pgmap_alloc KUnit suites: a real
- * DEVICE_PRIVATE pgmap, made and torn down per test, and a way to mark the
- * warnings a test provokes on purpose.
+ * DEVICE_PRIVATE pgmap, made and torn down per test, threads started together
+ * on different CPUs, and a check of the warnings a test provokes on purpose.
  */
 #ifndef _PGMAP_KUNIT_H
 #define _PGMAP_KUNIT_H
@@ -46,27 +46,54 @@ static inline void pgmap_kunit_need_cpus(struct kunit *test, unsigned int nr,
 
 /* The body of a test thread: @i is its number, from 0. */
 typedef void (*pgmap_kunit_thread_fn)(void *arg, unsigned int i);
+struct pgmap_kunit_threads;
+struct pgmap_kunit_threads *pgmap_kunit_start_threads(struct kunit *test,
+						      unsigned int nr,
+						      pgmap_kunit_thread_fn fn,
+						      void *arg);
+bool pgmap_kunit_threads_done(struct pgmap_kunit_threads *threads,
+			      unsigned long timeout);
 void pgmap_kunit_run_threads(struct kunit *test, unsigned int nr,
 			     pgmap_kunit_thread_fn fn, void *arg);
 
 /*
- * Run @expr, which is meant to warn (WARN_ON_ONCE, so only the first time).
- * The markers let the console scan of `make test` accept exactly such a
- * warning from the project's own files, and nothing else.
+ * Warnings are counted from the console, as mm/kfence/kfence_test.c reads
+ * its reports: a WARN_ON_ONCE() gives no other sign that it fired.
  */
-#define PGMAP_KUNIT_EXPECT_WARN(expr) ({			\
-	typeof(expr) __ret;					\
-	pr_info("pgmap_kunit: expected warning begin\n");	\
-	__ret = (expr);						\
-	pr_info("pgmap_kunit: expected warning end\n");		\
-	__ret;							\
-})
+int pgmap_kunit_watch_warnings(struct kunit_suite *suite);
+void pgmap_kunit_unwatch_warnings(struct kunit_suite *suite);
+unsigned long pgmap_kunit_nr_warnings(void);
+
+unsigned long pgmap_kunit_expect_warn_begin(void);
+void pgmap_kunit_expect_warn_end(struct kunit *test, unsigned long warnings,
+				 bool *site_warned, const char *what);
+
+/*
+ * Run @expr, which must warn: the test fails if it does not. The markers
+ * printed around it let the console scan of `make test` accept exactly such
+ * a warning from the project's own files, and nothing else.
+ */
+#define PGMAP_KUNIT_EXPECT_WARN(test, expr)				\
+	__PGMAP_KUNIT_EXPECT_WARN(test, NULL, expr)
 
 /* The same for a statement that returns nothing. */
-#define PGMAP_KUNIT_EXPECT_WARN_DO(stmt) do {			\
-	pr_info("pgmap_kunit: expected warning begin\n");	\
-	stmt;							\
-	pr_info("pgmap_kunit: expected warning end\n");		\
-} while (0)
+#define PGMAP_KUNIT_EXPECT_WARN_DO(test, stmt)				\
+	((void)__PGMAP_KUNIT_EXPECT_WARN(test, NULL, ({ stmt; 0; })))
+
+/*
+ * For a WARN_ON_ONCE() site that more than one test provokes, @site_warned
+ * being a bool of the test file for that site: @expr must warn if nothing
+ * provoked the site before in this boot, and must not warn otherwise.
+ */
+#define PGMAP_KUNIT_EXPECT_WARN_ONCE(test, site_warned, expr)		\
+	__PGMAP_KUNIT_EXPECT_WARN(test, site_warned, expr)
+
+#define __PGMAP_KUNIT_EXPECT_WARN(test, site_warned, expr) ({		\
+	unsigned long __warnings = pgmap_kunit_expect_warn_begin();	\
+	typeof(expr) __ret = (expr);					\
+									\
+	pgmap_kunit_expect_warn_end(test, __warnings, site_warned, #expr); \
+	__ret;								\
+})
 
 #endif /* _PGMAP_KUNIT_H */
