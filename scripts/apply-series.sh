@@ -3,7 +3,7 @@
 # make apply KSRC=<tree>: apply the series to your own 6.12.y git tree as
 # commits on its current branch. Refuses a dirty tree, and leaves the tree
 # as it was if the series does not apply.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 target=${KSRC:-}
 [ -n "$target" ] || die "no tree given" "make apply KSRC=/path/to/your/linux-6.12.y"

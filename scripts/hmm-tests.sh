@@ -5,7 +5,7 @@
 # 6.12 driver built from the pristine file as an external module. Prints
 # the per-case results; the console is in build/logs/hmm-console.log.
 # Usage: hmm-tests.sh [--before]
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 console=$LOGS/hmm-console.log
 variants=(after)
@@ -40,7 +40,7 @@ for v in "${variants[@]}"; do
 done
 
 (cd "$root" && find hmm -type f) >"$root/files"
-"$TOP/scripts/make-initramfs.sh" "$BUILD/hmm-initramfs.cpio.gz" "$TOP/scripts/guest-hmm.sh" \
+"$TOP/scripts/make-initramfs.sh" "$BUILD/hmm-initramfs.cpio.gz" "$TOP/scripts/guest/guest-hmm.sh" \
 	"$root/hmm-tests"
 # make-initramfs.sh copies flat files; add the module tree to the archive.
 (cd "$root" && find hmm | cpio -o -H newc --quiet | gzip -1) >>"$BUILD/hmm-initramfs.cpio.gz"

@@ -3,7 +3,7 @@
 # make series: turn patches/ and the project's new files into a git
 # format-patch series with a cover letter, in build/series/, made as commits
 # on a pristine 6.12 tree in build/series-git.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 repo=$BUILD/series-git
 out=$BUILD/series

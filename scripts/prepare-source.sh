@@ -6,7 +6,7 @@
 #   - copy the project's new files to their kernel paths (only changed ones).
 # Re-running after editing one file touches only that file, so make
 # rebuilds only what depends on it.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 STATE=$SRC/.pgmap_alloc
 TARBALL=/usr/src/linux-source-$KVER_WANT.tar.xz

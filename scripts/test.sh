@@ -4,7 +4,7 @@
 # "N passed, N failed"; exits non-zero if anything failed.
 # Usage: test.sh [kunit] [demo] [hmm] [debug] [style] [series]   (default: all)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 steps=${*:-kunit demo hmm debug style series}
 passed=0
@@ -27,22 +27,22 @@ for step in $steps; do
 	case $step in
 	kunit)
 		stage $n/$total "KUnit suites: build, then boot in QEMU (8 vCPUs on this machine's cores)"
-		. "$TOP/scripts/kunit-run.sh" ;;
+		. "$TOP/scripts/checks/kunit.sh" ;;
 	demo)
 		stage $n/$total "the sample driver's demo in QEMU (make run)"
-		. "$TOP/scripts/demo-check.sh" ;;
+		. "$TOP/scripts/checks/demo.sh" ;;
 	hmm)
 		stage $n/$total "the kernel's hmm-tests selftest against the converted test_hmm"
-		. "$TOP/scripts/hmm-check.sh" ;;
+		. "$TOP/scripts/checks/hmm.sh" ;;
 	debug)
 		stage $n/$total "again on debug kernels: KASAN, lockdep, kmemleak...; and KCSAN"
-		. "$TOP/scripts/debug-check.sh" ;;
+		. "$TOP/scripts/checks/debug.sh" ;;
 	style)
 		stage $n/$total "checkpatch --strict and kernel-doc -Wall on the project's files"
-		. "$TOP/scripts/style-checks.sh" ;;
+		. "$TOP/scripts/checks/style.sh" ;;
 	series)
 		stage $n/$total "the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
-		. "$TOP/scripts/series-check.sh" ;;
+		. "$TOP/scripts/checks/series.sh" ;;
 	*)
 		die "unknown step '$step'" "use: kunit demo hmm debug style series" ;;
 	esac

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by every script in scripts/: paths, progress messages, errors.
+# Sourced by every host script in scripts/: paths, progress messages, errors.
 # Source it; do not run it.
 
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LOGS=$BUILD/logs
 KVER_WANT=6.12

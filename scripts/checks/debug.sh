@@ -28,7 +28,7 @@ debug_guest() {
 			"$BUILD/bin/pgmap_alloc_demo" "$BUILD/bin/hmm-tests")
 	fi
 	"$TOP/scripts/make-initramfs.sh" "$BUILD/$name-initramfs.cpio.gz" \
-		"$TOP/scripts/guest-debug.sh" "${files[@]}"
+		"$TOP/scripts/guest/guest-debug.sh" "${files[@]}"
 	rm -f "$console"
 	if ! "$TOP/scripts/boot-qemu.sh" "$kernel" "$BUILD/$name-initramfs.cpio.gz" "$console" \
 		2400 loglevel=4 transparent_hugepage=madvise hugepages=16 \
@@ -84,7 +84,7 @@ debug_count() {
 		fi
 	fi
 
-	if awk -f "$TOP/scripts/scan-console.awk" "$console"; then
+	if awk -f "$TOP/scripts/lib/scan-console.awk" "$console"; then
 		pass 1
 		say "  $name console scan: clean"
 	else

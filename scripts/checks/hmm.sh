@@ -24,7 +24,7 @@ hmm_check() {
 	else
 		fail 1 "test_hmm did not unload: see $console"
 	fi
-	if awk -f "$TOP/scripts/scan-console.awk" "$console"; then
+	if awk -f "$TOP/scripts/lib/scan-console.awk" "$console"; then
 		pass 1
 		say "  console scan: clean"
 	else

@@ -33,7 +33,7 @@ kunit_run() {
 		fail "$f_" "$f_ KUnit case(s): see $log"
 	fi
 
-	if awk -f "$TOP/scripts/scan-console.awk" "$console"; then
+	if awk -f "$TOP/scripts/lib/scan-console.awk" "$console"; then
 		pass 1
 		say "  console scan: clean"
 	else

@@ -22,7 +22,7 @@ demo_check() {
 	else
 		fail 1 "the sample driver did not unload: see $console"
 	fi
-	if [ -f "$console" ] && awk -f "$TOP/scripts/scan-console.awk" "$console"; then
+	if [ -f "$console" ] && awk -f "$TOP/scripts/lib/scan-console.awk" "$console"; then
 		pass 1
 		say "  console scan: clean"
 	else
