@@ -35,7 +35,7 @@ sed -n '/^== guest: Linux/,/^== guest: done/p' "$console" | tr -d '\r'
 say ""
 
 verdict=$(grep -a -o 'pgmap_alloc demo: \(PASS\|FAIL\).*' "$console" | tail -n 1 | tr -d '\r')
-reports=$(awk -f "$TOP/scripts/lib/scan-console.awk" "$console" || true)
+reports=$(console_reports "$console" || true)
 say "Summary: Linux $kver, $(($(date +%s) - start)) s"
 say "  demo:          ${verdict:-did not finish}"
 say "  kernel log:    ${reports:+$(echo "$reports" | wc -l) report(s), first: $(echo "$reports" | head -n 1)}${reports:-no warnings, BUGs or lockdep reports}"

@@ -1,9 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced by test.sh: everything again on debug kernels. One with KASAN,
-# KFENCE, lockdep, DEBUG_VM, DEBUG_LIST, DEBUG_OBJECTS_FREE and kmemleak runs
-# the KUnit suites, the demo and hmm-tests, then a kmemleak scan; one with
-# KCSAN runs the KUnit suites (their stress and race cases). Any report in
-# either console fails the run.
+# shellcheck shell=bash
+# The debug step of test.sh: everything again on debug kernels. One with
+# KASAN, KFENCE, lockdep, DEBUG_VM, DEBUG_LIST, DEBUG_OBJECTS_FREE and
+# kmemleak runs the KUnit suites, the demo and hmm-tests, then a kmemleak
+# scan; one with KCSAN runs the KUnit suites (their stress and race cases).
+# Any report in either console fails the run. These guests boot our own
+# initramfs (guest-debug.sh), not kunit.py, so their KTAP is read from the
+# console.
+# Source it; do not run it. test.sh calls check_debug.
+
+check_debug() {
+	debug_guest debug "$TOP/configs/debug.config" with-userspace
+	debug_guest kcsan "$TOP/configs/kcsan.config"
+}
 
 # debug_guest NAME CONFIG_FRAGMENT [with-userspace]
 debug_guest() {
@@ -37,60 +46,31 @@ debug_guest() {
 		fail 1 "the $name guest did not finish: see $console"
 		return
 	fi
-	debug_count "$name" "$console"
+
+	count_results "$name KUnit" "$console" kunit || true
+	if [ -n "$full" ]; then
+		count_results "$name demo" "$console" demo || true
+		count_results "$name hmm-tests" "$console" hmm-tests debug || true
+	fi
+	debug_kmemleak "$name" "$console"
+	scan_console "$console" "$name"
 	say "  $name: $((SECONDS - start)) s"
 }
 
-debug_count() {
-	local name=$1 console=$2 p f line leaks
-	# KUnit: one line per suite, "# <suite>: pass:P fail:F skip:S total:T"
-	while read -r p f; do
-		pass "$p"
-		[ "$f" -eq 0 ] || fail "$f" "$name: KUnit cases failed: see $console"
-	done < <(tr -d '\r' <"$console" |
-		 sed -n 's/^.*# pgmap_[a-z]*: pass:\([0-9]*\) fail:\([0-9]*\) .*/\1 \2/p')
-	grep -aq '# pgmap_alloc: pass:' "$console" || fail 1 "$name: the KUnit suites did not run"
-	say "  $name KUnit: $(tr -d '\r' <"$console" | grep -ao '# pgmap_[a-z]*: pass:[0-9]* fail:[0-9]*' | tr '\n' ' ')"
-
-	if grep -aq '^== hmm-tests begin' "$console"; then
-		line=$(grep -ao 'pgmap_alloc demo: \(PASS\|FAIL\) ([0-9]* checks, [0-9]* failed)' "$console")
-		if [[ $line =~ \(([0-9]+)\ checks,\ ([0-9]+)\ failed\) ]]; then
-			pass $((BASH_REMATCH[1] - BASH_REMATCH[2]))
-			[ "${BASH_REMATCH[2]}" -eq 0 ] || fail "${BASH_REMATCH[2]}" "$name: demo checks"
-		else
-			fail 1 "$name: the demo did not finish"
-		fi
-		line=$(grep -ao '# Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]*' "$console")
-		if [[ $line =~ pass:([0-9]+)\ fail:([0-9]+).*skip:([0-9]+) ]]; then
-			pass "${BASH_REMATCH[1]}"
-			[ "${BASH_REMATCH[2]}" -eq 0 ] || fail "${BASH_REMATCH[2]}" "$name: hmm-tests failed"
-			[ "${BASH_REMATCH[3]}" -eq 0 ] || fail "${BASH_REMATCH[3]}" "$name: hmm-tests skipped"
-		else
-			fail 1 "$name: hmm-tests did not finish"
-		fi
-		say "  $name demo: ${line:+ok}; hmm-tests: ${line#\# Totals: }"
-	fi
-
-	if grep -aq '^== kmemleak:' "$console"; then
-		leaks=$(sed -n '/^== kmemleak:/,/^== kmemleak end/p' "$console" | tr -d '\r' |
-			grep -c 'unreferenced object' || true)
-		# The project's code is built in, so its frames have names.
-		if sed -n '/^== kmemleak:/,/^== kmemleak end/p' "$console" |
-		   grep -aE '^ +[a-z_]+\+0x' | grep -aq 'pgmap_'; then
-			fail 1 "$name: kmemleak found leaks of the project's: see $console"
-		else
-			pass 1
-			say "  $name kmemleak: nothing of the project's ($leaks unreferenced objects elsewhere)"
-		fi
-	fi
-
-	if awk -f "$TOP/scripts/lib/scan-console.awk" "$console"; then
-		pass 1
-		say "  $name console scan: clean"
+# debug_kmemleak NAME CONSOLE: one check, if the guest ran kmemleak, that
+# none of the leaks it found is the project's.
+debug_kmemleak() {
+	local name=$1 console=$2 leaks
+	grep -aq '^== kmemleak:' "$console" || return 0
+	leaks=$(sed -n '/^== kmemleak:/,/^== kmemleak end/p' "$console" | tr -d '\r' |
+		grep -c 'unreferenced object' || true)
+	# The project's code is built in, so its frames have names. (Not grep
+	# -q: it would stop reading, and pipefail count the writer's SIGPIPE.)
+	if sed -n '/^== kmemleak:/,/^== kmemleak end/p' "$console" |
+	   grep -aE '^ +[a-z_]+\+0x' | grep -a 'pgmap_' >/dev/null; then
+		fail 1 "$name: kmemleak found leaks of the project's: see $console"
 	else
-		fail 1 "$name: kernel reports in $console"
+		pass 1
+		say "  $name kmemleak: nothing of the project's ($leaks unreferenced objects elsewhere)"
 	fi
 }
-
-debug_guest debug "$TOP/configs/debug.config" with-userspace
-debug_guest kcsan "$TOP/configs/kcsan.config"
