@@ -7,6 +7,7 @@
 # Usage: hmm-tests.sh [--before]
 . "$(dirname "$0")/lib/common.sh"
 . "$TOP/scripts/lib/results.sh"
+. "$TOP/scripts/lib/series.sh"
 
 console=$LOGS/hmm-console.log
 variants=(after)
@@ -31,8 +32,9 @@ for v in "${variants[@]}"; do
 	rm -rf "$mod" && mkdir -p "$mod/lib"
 	cp "$SRC/lib/test_hmm.c" "$SRC/lib/test_hmm_uapi.h" "$mod/lib/"
 	awk '/^diff --git/ { keep = ($3 == "a/lib/test_hmm.c") } keep' \
-		"$TOP"/patches/*-lib-test_hmm-use-pgmap_alloc-for-device-pages.patch |
-		patch -s -R -p1 -d "$mod" ||
+		"$TOP"/patches/*-lib-test_hmm-use-pgmap_alloc-for-device-pages.patch \
+		>"$mod/test_hmm.patch"
+	apply_patch "$mod" "$mod/test_hmm.patch" -R >/dev/null ||
 		die "cannot rebuild the unconverted test_hmm.c" "check patches/0006-*"
 	echo 'obj-m := test_hmm.o' >"$mod/lib/Makefile"
 	run_logged "$LOGS/build-hmm-before.log" make -C "$SRC" O="$BUILD/run" \

@@ -16,6 +16,9 @@ check_series() {
 		return
 	fi
 
+	# make-series.sh made the commits with apply_patch, as prepare-source.sh
+	# applies patches/; what is checked from here on is the mailable series,
+	# so it is applied as mail, with git am, as a maintainer would.
 	git -C "$repo" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
 	git -C "$repo" worktree prune
 	git -C "$repo" worktree add -q --detach "$wt" base >>"$log" 2>&1

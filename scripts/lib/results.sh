@@ -3,7 +3,7 @@
 # Reading what the guests printed: their test results (one parser,
 # results.awk) and their kernel's reports (scan-console.awk), and adding
 # them to the count of test.sh, which defines pass N and fail N WHY.
-# Source it after common.sh; do not run it.
+# Source it; do not run it. It needs common.sh, sourced first.
 
 # results LOG KIND [RUN]: the results of one program in a console log, one
 # line each, "pass|fail|skip NAME", then "total PASSED FAILED SKIPPED
