@@ -6,7 +6,7 @@
 #   BENCH_ARGS=a=1,b=2    more parameters of pgmap_alloc_bench
 #   QEMU_MEM=9G           guest RAM: four allocators each get a pgmap of the
 #                         largest size, 1 GiB of struct pages per 64 GiB
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 sizes=${BENCH_SIZES:-1,16,64}
 console=$LOGS/bench-console.log
@@ -19,7 +19,7 @@ kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config" \
 	"$TOP/configs/hmm.config")
 stage 3/4 "making the initramfs"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/bench-initramfs.cpio.gz" \
-	"$TOP/scripts/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"
+	"$TOP/scripts/guest/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"
 stage 4/4 "running the benchmark in QEMU, 2 vCPUs, sizes $sizes GiB (console: $console)"
 QEMU_MEM=${QEMU_MEM:-9G} "$TOP/scripts/boot-qemu.sh" "$kernel" \
 	"$BUILD/bench-initramfs.cpio.gz" "$console" 5400 "bench_sizes=$sizes" \

@@ -4,7 +4,7 @@
 # the console in LOG. A guest that does not finish within TIMEOUT seconds
 # is killed and the tail of its console shown. QEMU is never left running.
 # Usage: boot-qemu.sh KERNEL INITRD LOG [TIMEOUT] [extra kernel args]
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 kernel=$1 initrd=$2 log=$3 limit=${4:-600}
 shift 4 || shift $#

@@ -4,7 +4,7 @@
 # Kconfig fragments (the rest is Kconfig defaults). Incremental: an
 # unchanged config and tree rebuild nothing.
 # Usage: build-kernel.sh NAME FRAGMENT...
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 name=$1
 shift

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the static programs the guests run into build/bin/: the sample's
 # demo and the kernel's own hmm-tests selftest (from the prepared tree).
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 bin=$BUILD/bin
 mkdir -p "$bin"

@@ -5,7 +5,9 @@
 # 6.12 driver built from the pristine file as an external module. Prints
 # the per-case results; the console is in build/logs/hmm-console.log.
 # Usage: hmm-tests.sh [--before]
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$TOP/scripts/lib/results.sh"
+. "$TOP/scripts/lib/series.sh"
 
 console=$LOGS/hmm-console.log
 variants=(after)
@@ -30,8 +32,9 @@ for v in "${variants[@]}"; do
 	rm -rf "$mod" && mkdir -p "$mod/lib"
 	cp "$SRC/lib/test_hmm.c" "$SRC/lib/test_hmm_uapi.h" "$mod/lib/"
 	awk '/^diff --git/ { keep = ($3 == "a/lib/test_hmm.c") } keep' \
-		"$TOP"/patches/*-lib-test_hmm-use-pgmap_alloc-for-device-pages.patch |
-		patch -s -R -p1 -d "$mod" ||
+		"$TOP"/patches/*-lib-test_hmm-use-pgmap_alloc-for-device-pages.patch \
+		>"$mod/test_hmm.patch"
+	apply_patch "$mod" "$mod/test_hmm.patch" -R >/dev/null ||
 		die "cannot rebuild the unconverted test_hmm.c" "check patches/0006-*"
 	echo 'obj-m := test_hmm.o' >"$mod/lib/Makefile"
 	run_logged "$LOGS/build-hmm-before.log" make -C "$SRC" O="$BUILD/run" \
@@ -40,7 +43,7 @@ for v in "${variants[@]}"; do
 done
 
 (cd "$root" && find hmm -type f) >"$root/files"
-"$TOP/scripts/make-initramfs.sh" "$BUILD/hmm-initramfs.cpio.gz" "$TOP/scripts/guest-hmm.sh" \
+"$TOP/scripts/make-initramfs.sh" "$BUILD/hmm-initramfs.cpio.gz" "$TOP/scripts/guest/guest-hmm.sh" \
 	"$root/hmm-tests"
 # make-initramfs.sh copies flat files; add the module tree to the archive.
 (cd "$root" && find hmm | cpio -o -H newc --quiet | gzip -1) >>"$BUILD/hmm-initramfs.cpio.gz"
@@ -50,15 +53,21 @@ say "  booting with ${variants[*]} (console: $console)"
 	loglevel=4 transparent_hugepage=madvise hugepages=16 \
 	'memmap=256M!0x40000000' 'memmap=256M!0x50000000'
 
-# One line per case: name, then the result of each variant.
-awk -v variants="${variants[*]}" '
-	{ sub(/\r$/, "") }
-	/^== hmm-tests begin: / { v = $4; next }
-	/^(not )?ok [0-9]+ hmm/ {
-		res = /^not ok/ ? "FAIL" : (/# SKIP/ ? "skip" : "pass")
-		name = /^not/ ? $4 : $3
+# One line per case: name, then the result of each variant (from the
+# parser test.sh counts with, so that both agree).
+for v in "${variants[@]}"; do
+	results "$console" hmm-tests "$v" | sed "s/^/$v /"
+done | awk -v variants="${variants[*]}" '
+	{ v = $1; res = $2; name = $0; sub(/^[^ ]+ [^ ]+ /, "", name) }
+	res == "total" {
+		split(name, t, " ")
+		total[v] = sprintf("%d passed, %d failed, %d skipped%s", t[1], t[2], t[3],
+				   t[4] ? "" : " (did not run to the end)")
+		next
+	}
+	{
 		if (!(name in seen)) { seen[name] = 1; order[++n] = name }
-		r[name, v] = res
+		r[name, v] = res == "fail" ? "FAIL" : res
 	}
 	END {
 		nv = split(variants, vs, " ")
@@ -70,12 +79,10 @@ awk -v variants="${variants[*]}" '
 			for (i = 1; i <= nv; i++) {
 				x = r[order[k], vs[i]]
 				printf " %-7s", x == "" ? "-" : x
-				count[vs[i], x]++
 			}
 			printf "\n"
 		}
 		for (i = 1; i <= nv; i++)
-			printf "%s: %d passed, %d failed, %d skipped\n", vs[i],
-			       count[vs[i], "pass"], count[vs[i], "FAIL"], count[vs[i], "skip"]
-	}' "$console" >"$LOGS/hmm-results.txt"
+			printf "%s: %s\n", vs[i], total[vs[i]]
+	}' >"$LOGS/hmm-results.txt"
 cat "$LOGS/hmm-results.txt"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian packages the project needs, only those that are missing.
 # Usage: install-deps.sh [extra-package...]
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 pkgs=(linux-source-6.12 qemu-system-x86 busybox-static build-essential flex
       bison bc libelf-dev libssl-dev cpio xz-utils rsync kmod python3 sparse

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Make a busybox initramfs whose /init is GUEST_SCRIPT, with FILES in /.
 # Usage: make-initramfs.sh OUTPUT GUEST_SCRIPT [FILE...]
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 out=$1 init=$2
 shift 2
@@ -15,7 +15,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 cp "$busybox" "$root/bin/busybox"
 install -m 755 "$init" "$root/init"
-cp "$TOP/scripts/guest-common.sh" "$root/"
+cp "$TOP/scripts/guest/guest-common.sh" "$root/"
 for f in "$@"; do
 	cp "$f" "$root/"
 done

@@ -3,7 +3,8 @@
 # make series: turn patches/ and the project's new files into a git
 # format-patch series with a cover letter, in build/series/, made as commits
 # on a pristine 6.12 tree in build/series-git.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$TOP/scripts/lib/series.sh"
 
 repo=$BUILD/series-git
 out=$BUILD/series
@@ -31,14 +32,17 @@ make_base() {
 # The new files (globs expanded) that belong to patch $1.
 new_files_of() {
 	local f
+	# shellcheck disable=SC2013 # words (paths and globs), not lines
 	for f in $(awk -v p="$1" '$1 == p { $1 = ""; print }' "$TOP/patches/new-files"); do
+		# shellcheck disable=SC2086 # $f may be a glob, to expand here
 		(cd "$TOP" && ls -d $f 2>/dev/null) || die "patches/new-files: $f does not exist"
 	done
 }
 
-# Commit one patch: its diff, its new files, its changelog and author.
+# Commit one patch: its diff, applied as prepare-source.sh applies it, its
+# new files, its changelog and author.
 commit_patch() {
-	local name=$1 file=$TOP/patches/$1 msg=$BUILD/series-msg f author
+	local name=$1 file=$TOP/patches/$1 msg=$BUILD/series-msg f author failing
 	author=$(sed -n 's/^From: //p;/^$/q' "$file" | head -n 1)
 	{
 		sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p;/^$/q' "$file" | head -n 1
@@ -48,8 +52,10 @@ commit_patch() {
 		echo "Signed-off-by: $author"
 	} >"$msg"
 	if grep -q '^diff --git' "$file"; then
-		sed -n '/^diff --git/,$p' "$file" | "${GIT[@]}" apply --index ||
-			die "$name does not apply to the pristine tree" "refresh it"
+		failing=$(apply_patch "$repo" "$file") ||
+			die "patch $name does not apply to the pristine tree; failing: $failing" \
+				"refresh the patch for Linux $KVER_WANT"
+		"${GIT[@]}" add -A
 	fi
 	for f in $(new_files_of "$name"); do
 		install -D -m 644 "$TOP/$f" "$repo/$f"
@@ -62,17 +68,19 @@ commit_patch() {
 check_coverage() {
 	local all listed
 	all=$(cd "$TOP" && find include lib mm Documentation samples -type f | sort)
-	listed=$(for p in $(grep -v '^#' "$TOP/patches/series"); do new_files_of "$p"; done | sort)
-	[ "$all" = "$(echo "$listed" | sort -u)" ] && [ "$listed" = "$(echo "$listed" | sort -u)" ] ||
+	listed=$(series_patches | while read -r p; do new_files_of "$p"; done | sort)
+	if [ "$all" != "$(echo "$listed" | sort -u)" ] || [ "$listed" != "$(echo "$listed" | sort -u)" ]; then
 		die "patches/new-files does not list each new file exactly once:
 $(diff <(echo "$all") <(echo "$listed") | grep '^[<>]')" "fix patches/new-files"
+	fi
 }
 
 check_coverage
 make_base
 "${GIT[@]}" reset -q --hard base
 "${GIT[@]}" clean -q -fdx
-for p in $(grep -v -e '^#' -e '^$' "$TOP/patches/series"); do
+mapfile -t patches < <(series_patches)
+for p in "${patches[@]}"; do
 	commit_patch "$p"
 done
 
@@ -88,4 +96,4 @@ text = text.replace("*** SUBJECT HERE ***", subject)
 text = text.replace("*** BLURB HERE ***", blurb.split("\n", 2)[2].rstrip())
 open(path, "w").write(text)
 PY
-say "  $(ls "$out" | wc -l) files in $out (base: $("${GIT[@]}" log -1 --format=%s base))"
+say "  $(find "$out" -type f | wc -l) files in $out (base: $("${GIT[@]}" log -1 --format=%s base))"

@@ -6,7 +6,8 @@
 #   - copy the project's new files to their kernel paths (only changed ones).
 # Re-running after editing one file touches only that file, so make
 # rebuilds only what depends on it.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$TOP/scripts/lib/series.sh"
 
 STATE=$SRC/.pgmap_alloc
 TARBALL=/usr/src/linux-source-$KVER_WANT.tar.xz
@@ -39,9 +40,10 @@ unpack_debian_source() {
 }
 
 copy_user_tree() {
-	[ -f "$KSRC/Makefile" ] && [ -d "$KSRC/kernel" ] && [ -d "$KSRC/mm" ] ||
+	if [ ! -f "$KSRC/Makefile" ] || [ ! -d "$KSRC/kernel" ] || [ ! -d "$KSRC/mm" ]; then
 		die "KSRC=$KSRC is not a kernel source tree" \
 			"point KSRC at the top of a Linux $KVER_WANT.y tree"
+	fi
 	local id
 	id="$KSRC $(git -C "$KSRC" rev-parse HEAD 2>/dev/null || echo no-git)"
 	if [ -f "$STATE/origin" ] && [ "$(cat "$STATE/origin")" = "$id" ]; then
@@ -56,14 +58,10 @@ copy_user_tree() {
 	check_version "KSRC=$KSRC" "use a $KVER_WANT.y tree, or unset KSRC to use Debian's source"
 }
 
-# Names of the patches in the series, in order.
-series() {
-	grep -v -e '^#' -e '^[[:space:]]*$' "$TOP/patches/series" || true
-}
-
+# Revert an applied patch with the copy of it that was applied.
 pop_patch() {
 	local name=$1
-	patch -s -R -p1 -d "$SRC" <"$STATE/patches/$name" >/dev/null ||
+	apply_patch "$SRC" "$STATE/patches/$name" -R >/dev/null ||
 		die "cannot revert $name from $SRC" \
 			"remove $SRC (rm -rf $SRC) and run again"
 	rm -f "$STATE/patches/$name"
@@ -71,15 +69,12 @@ pop_patch() {
 }
 
 push_patch() {
-	local name=$1 file=$TOP/patches/$1 out
+	local name=$1 file=$TOP/patches/$1 failing
 	[ -f "$file" ] || die "patches/series names $name, which does not exist" \
 		"add the patch or remove it from patches/series"
-	if ! out=$(patch -p1 -d "$SRC" --dry-run -f <"$file" 2>&1); then
-		printf '%s\n' "$out" | grep -B1 -E 'FAILED|can.t find file|No file to patch' >&2 || true
-		die "patch $name does not apply to $SRC ($(kernel_version))" \
-			"the lines above name the failing file; refresh the patch for this kernel"
-	fi
-	patch -s -p1 -d "$SRC" -f <"$file" >/dev/null
+	failing=$(apply_patch "$SRC" "$file") ||
+		die "patch $name does not apply to $SRC ($(kernel_version)); failing: $failing" \
+			"refresh the patch for this kernel; the tree is left as it was before it"
 	cp "$file" "$STATE/patches/$name"
 	echo "$name" >>"$STATE/applied"
 	say "  applied $name"
@@ -97,7 +92,7 @@ apply_series() {
 	mkdir -p "$STATE/patches"
 	touch "$STATE/applied"
 	local -a want have
-	mapfile -t want < <(series)
+	mapfile -t want < <(series_patches)
 	mapfile -t have <"$STATE/applied"
 	local keep=0
 	while [ $keep -lt ${#have[@]} ] && [ $keep -lt ${#want[@]} ] &&

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make run: build a kernel with pgmap_alloc and its sample driver, boot it in
 # QEMU, and show the allocator at work through the sample's demo.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 console=$LOGS/run-console.log
 start=$(date +%s)
@@ -24,7 +24,7 @@ module=$BUILD/run/samples/pgmap_alloc/pgmap_alloc_sample.ko
 stage 4/5 "building the demo program and a busybox initramfs"
 "$TOP/scripts/build-userspace.sh"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/demo-initramfs.cpio.gz" \
-	"$TOP/scripts/guest-demo.sh" "$module" "$BUILD/bin/pgmap_alloc_demo"
+	"$TOP/scripts/guest/guest-demo.sh" "$module" "$BUILD/bin/pgmap_alloc_demo"
 
 stage 5/5 "booting in QEMU, 2 vCPUs (console: $console)"
 "$TOP/scripts/boot-qemu.sh" "$kernel" "$BUILD/demo-initramfs.cpio.gz" "$console" 900 loglevel=5
@@ -35,7 +35,7 @@ sed -n '/^== guest: Linux/,/^== guest: done/p' "$console" | tr -d '\r'
 say ""
 
 verdict=$(grep -a -o 'pgmap_alloc demo: \(PASS\|FAIL\).*' "$console" | tail -n 1 | tr -d '\r')
-reports=$(awk -f "$TOP/scripts/scan-console.awk" "$console" || true)
+reports=$(console_reports "$console" || true)
 say "Summary: Linux $kver, $(($(date +%s) - start)) s"
 say "  demo:          ${verdict:-did not finish}"
 say "  kernel log:    ${reports:+$(echo "$reports" | wc -l) report(s), first: $(echo "$reports" | head -n 1)}${reports:-no warnings, BUGs or lockdep reports}"

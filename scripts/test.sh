@@ -4,16 +4,38 @@
 # "N passed, N failed"; exits non-zero if anything failed.
 # Usage: test.sh [kunit] [demo] [hmm] [debug] [style] [series]   (default: all)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$TOP/scripts/lib/results.sh"
+# Each step is a function, check_<step>, in checks/<step>.sh.
+. "$TOP/scripts/checks/kunit.sh"
+. "$TOP/scripts/checks/demo.sh"
+. "$TOP/scripts/checks/hmm.sh"
+. "$TOP/scripts/checks/debug.sh"
+. "$TOP/scripts/checks/style.sh"
+. "$TOP/scripts/checks/series.sh"
 
-steps=${*:-kunit demo hmm debug style series}
+declare -A what=(
+	[kunit]="KUnit suites: build, then boot in QEMU (8 vCPUs on this machine's cores)"
+	[demo]="the sample driver's demo in QEMU (make run)"
+	[hmm]="the kernel's hmm-tests selftest against the converted test_hmm"
+	[debug]="again on debug kernels: KASAN, lockdep, kmemleak...; and KCSAN"
+	[style]="checkpatch --strict and kernel-doc -Wall on the project's files"
+	[series]="the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
+)
+steps=("$@")
+[ $# -gt 0 ] || steps=(kunit demo hmm debug style series)
+for step in "${steps[@]}"; do
+	[ -n "${what[$step]:-}" ] || die "unknown step '$step'" "use: kunit demo hmm debug style series"
+done
+
+# The count the steps add to, through pass N and fail N WHY.
 passed=0
 failed=0
 failures=()
 pass() { passed=$((passed + $1)); }
 fail() { failed=$((failed + $1)); failures+=("$2"); }
 
-total=$((2 + $(echo $steps | wc -w)))
+total=$((2 + ${#steps[@]}))
 n=2
 stage 1/$total "installing missing packages"
 "$TOP/scripts/install-deps.sh"
@@ -22,30 +44,10 @@ stage 2/$total "preparing the kernel tree in $SRC"
 "$TOP/scripts/prepare-source.sh"
 say "  Linux $(cat "$BUILD/kernel-version")"
 
-for step in $steps; do
+for step in "${steps[@]}"; do
 	n=$((n + 1))
-	case $step in
-	kunit)
-		stage $n/$total "KUnit suites: build, then boot in QEMU (8 vCPUs on this machine's cores)"
-		. "$TOP/scripts/kunit-run.sh" ;;
-	demo)
-		stage $n/$total "the sample driver's demo in QEMU (make run)"
-		. "$TOP/scripts/demo-check.sh" ;;
-	hmm)
-		stage $n/$total "the kernel's hmm-tests selftest against the converted test_hmm"
-		. "$TOP/scripts/hmm-check.sh" ;;
-	debug)
-		stage $n/$total "again on debug kernels: KASAN, lockdep, kmemleak...; and KCSAN"
-		. "$TOP/scripts/debug-check.sh" ;;
-	style)
-		stage $n/$total "checkpatch --strict and kernel-doc -Wall on the project's files"
-		. "$TOP/scripts/style-checks.sh" ;;
-	series)
-		stage $n/$total "the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
-		. "$TOP/scripts/series-check.sh" ;;
-	*)
-		die "unknown step '$step'" "use: kunit demo hmm debug style series" ;;
-	esac
+	stage $n/$total "${what[$step]}"
+	"check_$step"
 done
 
 say ""

@@ -1,16 +1,21 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash # busybox ash: shellcheck knows dash, not ash
 # /init of the benchmark guest: load pgmap_alloc_bench with the sizes given
 # as bench_sizes= on the kernel command line, show the kept pool's figures.
+# shellcheck source=guest-common.sh
 . /guest-common.sh
+guest_setup
 
 sizes=1,16,64
+# shellcheck disable=SC2013 # the command line is words, not lines
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	bench_sizes=*) sizes=${arg#bench_sizes=} ;;
 	bench_args=*) BENCH_ARGS=$(echo "${arg#bench_args=}" | tr , ' ') ;;
 	esac
 done
+# shellcheck disable=SC2086 # one module parameter per word
 insmod /pgmap_alloc_bench.ko sizes_gib="$sizes" $BENCH_ARGS
 dmesg | grep "pgmap_alloc_bench:"
 echo "== stats of the largest pool:"

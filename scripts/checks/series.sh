@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced by test.sh: make the series, apply it with git am to a pristine
-# tree, build every patch on its own, and run checkpatch on each patch, W=1
-# and sparse on the project's C files, and Sphinx on its rst page.
+# shellcheck shell=bash
+# The series step of test.sh: make the series, apply it with git am to a
+# pristine tree, build every patch on its own, and run checkpatch on each
+# patch, W=1 and sparse on the project's C files, and Sphinx on its rst
+# page.
+# Source it; do not run it. test.sh calls check_series.
 
-series_check() {
+check_series() {
 	local repo=$BUILD/series-git wt=$BUILD/series-am out=$BUILD/bisect
-	local log=$LOGS/series.log i=0 c n files
+	local log=$LOGS/series.log i=0 c n p files
 	: >"$log"
 	if ! "$TOP/scripts/make-series.sh" >>"$log" 2>&1; then
 		tail -n 5 "$log"
@@ -13,6 +16,9 @@ series_check() {
 		return
 	fi
 
+	# make-series.sh made the commits with apply_patch, as prepare-source.sh
+	# applies patches/; what is checked from here on is the mailable series,
+	# so it is applied as mail, with git am, as a maintainer would.
 	git -C "$repo" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
 	git -C "$repo" worktree prune
 	git -C "$repo" worktree add -q --detach "$wt" base >>"$log" 2>&1
@@ -51,8 +57,8 @@ series_check() {
 	done
 
 	# W=1 and sparse on every object of the project's own C files.
-	files="mm/pgmap_folio.o lib/pgmap_alloc.o lib/tests/ samples/pgmap_alloc/"
-	make -C "$wt" O="$out" ARCH=x86_64 W=1 C=2 $files >"$LOGS/w1-sparse.log" 2>&1 || true
+	files=(mm/pgmap_folio.o lib/pgmap_alloc.o lib/tests/ samples/pgmap_alloc/)
+	make -C "$wt" O="$out" ARCH=x86_64 W=1 C=2 "${files[@]}" >"$LOGS/w1-sparse.log" 2>&1 || true
 	if grep -E '(warning|error):' "$LOGS/w1-sparse.log" |
 	   grep -E 'pgmap_folio|pgmap_alloc|lib/tests/pgmap' >"$LOGS/w1-sparse-ours.log"; then
 		cat "$LOGS/w1-sparse-ours.log"
@@ -64,8 +70,9 @@ series_check() {
 		fail 1 "sparse did not run: see $LOGS/w1-sparse.log"
 	fi
 
-	"$TOP/scripts/make-docs.sh" >>"$log" 2>&1
-	if grep -E 'pgmap_alloc|pgmap_folio' "$LOGS/htmldocs.log" | grep -iE 'warning|error' >&2; then
+	if ! "$TOP/scripts/make-docs.sh" >>"$log" 2>&1; then
+		fail 1 "htmldocs failed: see $LOGS/htmldocs.log"
+	elif grep -E 'pgmap_alloc|pgmap_folio' "$LOGS/htmldocs.log" | grep -iE 'warning|error' >&2; then
 		fail 1 "Sphinx warnings from pgmap_alloc.rst: see $LOGS/htmldocs.log"
 	elif [ -f "$BUILD/docs/Documentation/output/core-api/pgmap_alloc.html" ]; then
 		pass 1
@@ -74,4 +81,3 @@ series_check() {
 		fail 1 "htmldocs made no pgmap_alloc.html: see $LOGS/htmldocs.log"
 	fi
 }
-series_check

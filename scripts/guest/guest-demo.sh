@@ -1,8 +1,11 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash # busybox ash: shellcheck knows dash, not ash
 # /init of the demo guest: load the sample driver and run the demo, which
 # ends by unloading it.
+# shellcheck source=guest-common.sh
 . /guest-common.sh
+guest_setup
 
 if insmod /pgmap_alloc_sample.ko; then
 	echo "== kernel log of the sample driver:"

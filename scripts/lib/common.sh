@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by every script in scripts/: paths, progress messages, errors.
+# shellcheck shell=bash
+# Sourced by every host script in scripts/: paths, progress messages, errors.
 # Source it; do not run it.
+#
+# Besides definitions it does two things, on purpose: it is the first line
+# of each script, so it turns on strict mode for that script and makes sure
+# the log directory exists before anything writes there.
 
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LOGS=$BUILD/logs
+# shellcheck disable=SC2034 # used by the scripts that source this file
 KVER_WANT=6.12
 mkdir -p "$LOGS"
 
@@ -39,4 +45,10 @@ run_logged() {
 
 kernel_version() {
 	make -s -C "$SRC" kernelversion 2>/dev/null
+}
+
+# console_reports LOG: print the reports of the kernel in a guest's console
+# that fail a run (scan-console.awk says which); false if there is one.
+console_reports() {
+	awk -f "$TOP/scripts/lib/scan-console.awk" "$1"
 }

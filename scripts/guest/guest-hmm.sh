@@ -1,9 +1,12 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash # busybox ash: shellcheck knows dash, not ash
 # /init of the hmm-tests guest: for each /hmm/<variant>/test_hmm.ko, load it
 # with two DEVICE_COHERENT ranges (reserved by memmap= on the kernel command
 # line), run the kernel's hmm-tests selftest, and unload it.
+# shellcheck source=guest-common.sh
 . /guest-common.sh
+guest_setup
 
 for dir in /hmm/*/; do
 	variant=$(basename "$dir")

@@ -1,9 +1,12 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash # busybox ash: shellcheck knows dash, not ash
 # /init of the debug guests (KASAN, lockdep, kmemleak... or KCSAN): run the
 # KUnit suites as a module, then, if present, the demo and hmm-tests, then a
 # kmemleak scan. The host scans the console for any report.
+# shellcheck source=guest-common.sh
 . /guest-common.sh
+guest_setup
 
 # Let fault injection fail sleeping allocations too, quietly; the KUnit
 # fault-injection case arms it per allocation with fail-nth.
