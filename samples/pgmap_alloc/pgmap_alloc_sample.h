@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * The ioctls of the pgmap_alloc sample driver, shared by the module and
- * the demo program.
+ * The ioctl of the pgmap_alloc sample driver, shared by the module and the
+ * demo program.
  */
 #ifndef _PGMAP_ALLOC_SAMPLE_H
 #define _PGMAP_ALLOC_SAMPLE_H
@@ -10,22 +10,22 @@
 #include <linux/types.h>
 
 /**
- * struct pgmap_alloc_sample_cmd - A range of the caller's memory.
+ * struct pgmap_alloc_sample_range - A range of the caller's anonymous memory.
  * @addr: Start, page aligned.
  * @npages: Length in pages, at least 1.
- * @buf: For PGMAP_ALLOC_SAMPLE_READ: where to copy @npages pages to.
- * @done: Out: pages migrated (MIGRATE) or read from device memory (READ).
  */
-struct pgmap_alloc_sample_cmd {
+struct pgmap_alloc_sample_range {
 	__u64 addr;
 	__u64 npages;
-	__u64 buf;
-	__u64 done;
 };
 
-/* Migrate anonymous memory to the device; a partial migration is reported in @done. */
-#define PGMAP_ALLOC_SAMPLE_MIGRATE	_IOWR('P', 1, struct pgmap_alloc_sample_cmd)
-/* Copy what is in device memory, without moving it back. */
-#define PGMAP_ALLOC_SAMPLE_READ		_IOWR('P', 2, struct pgmap_alloc_sample_cmd)
+/*
+ * Migrate a range to device memory. Like write(), it returns how much was
+ * done: the number of pages migrated, fewer than asked once the device is
+ * full, 0 if they all are on the device already. It fails only if it
+ * migrated nothing: EINVAL for a bad range or memory that is not anonymous,
+ * EFAULT for a hole, ENOSPC when the device is full.
+ */
+#define PGMAP_ALLOC_SAMPLE_MIGRATE	_IOW('P', 1, struct pgmap_alloc_sample_range)
 
 #endif /* _PGMAP_ALLOC_SAMPLE_H */

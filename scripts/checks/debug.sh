@@ -32,7 +32,7 @@ debug_guest() {
 	fi
 	files=("$out/lib/tests/pgmap_kunit_tests.ko")
 	if [ -n "$full" ]; then
-		"$TOP/scripts/build-userspace.sh"
+		"$TOP/scripts/build-userspace.sh" "$out"
 		files+=("$out/samples/pgmap_alloc/pgmap_alloc_sample.ko" "$out/lib/test_hmm.ko"
 			"$BUILD/bin/pgmap_alloc_demo" "$BUILD/bin/hmm-tests")
 	fi
