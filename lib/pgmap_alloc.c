@@ -55,8 +55,8 @@
  *
  * The file, in order: tunables and data; placement; reserving; the per-CPU
  * caches; putting pages into service and undoing it; allocation; the
- * hand-back; statistics; lifetime (create, add, destroy, walk); managed
- * (devm).
+ * hand-back; statistics; lifetime (create, add, destroy, walk); eviction;
+ * managed (devm).
  *
  * Conventions: pgmap_alloc_*() take the locks they need; functions called
  * with @lock held say so with lockdep_assert_held().
@@ -65,12 +65,14 @@
 #include <linux/bitmap.h>
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/genalloc.h>
 #include <linux/kmemleak.h>
 #include <linux/llist.h>
 #include <linux/local_lock.h>
 #include <linux/log2.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pageblock-flags.h>
@@ -131,6 +133,16 @@
  * a worker that can sleep.
  */
 #define PGMAP_ALLOC_UNDO_SPINS	1000
+
+/* Pages eviction migrates at a time: one pageblock, 20 KiB of arrays. */
+#define PGMAP_ALLOC_EVICT_BATCH	512
+
+/*
+ * Passes eviction makes over a pgmap for pages that were busy (locked, or
+ * with a reference taken for a moment); the wait between passes doubles
+ * from 1 ms.
+ */
+#define PGMAP_ALLOC_EVICT_PASSES	6
 
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
@@ -1472,6 +1484,217 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_walk_pgmaps);
+
+/* === Eviction: moving pages in service to system RAM ===================== */
+
+struct pgmap_alloc_evict_batch {
+	unsigned long src[PGMAP_ALLOC_EVICT_BATCH];	/* migrate pfns */
+	unsigned long dst[PGMAP_ALLOC_EVICT_BATCH];
+	/* The same pages, packed, for &pgmap_alloc_ops.copy */
+	struct page *src_pages[PGMAP_ALLOC_EVICT_BATCH];
+	struct page *dst_pages[PGMAP_ALLOC_EVICT_BATCH];
+	/* Pages of system RAM allocated before any device page is locked */
+	struct page *ram[PGMAP_ALLOC_EVICT_BATCH];
+	unsigned long nr_ram;
+	int error;		/* the last error that left a page behind */
+};
+
+/* Pages of the @nr_pages from @pfn that someone holds a reference to. */
+static unsigned long pgmap_alloc_nr_referenced(unsigned long pfn,
+					       unsigned long nr_pages)
+{
+	unsigned long i, nr = 0;
+
+	for (i = 0; i < nr_pages; i++)
+		nr += page_ref_count(pfn_to_page(pfn + i)) != 0;
+	return nr;
+}
+
+/*
+ * Give each page that migrate_device_range() collected one of the pages of
+ * system RAM in @b->ram. Only a page whose one reference is the one
+ * migrate_device_range() took can move (migrate_device_pages() checks the
+ * same): one that the driver holds, or that is pinned, stays.
+ * Returns the number of pages to copy.
+ */
+static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b,
+					       unsigned long nr_pages)
+{
+	unsigned long i, nr = 0;
+
+	for (i = 0; i < nr_pages; i++) {
+		struct page *spage = migrate_pfn_to_page(b->src[i]);
+		struct page *dpage;
+
+		b->dst[i] = 0;
+		if (!spage || !(b->src[i] & MIGRATE_PFN_MIGRATE) ||
+		    folio_ref_count(page_folio(spage)) != 1)
+			continue;
+		if (!b->nr_ram) {
+			b->error = -ENOMEM;
+			continue;
+		}
+		dpage = b->ram[--b->nr_ram];
+		lock_page(dpage);
+		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		b->src_pages[nr] = spage;
+		b->dst_pages[nr++] = dpage;
+	}
+	return nr;
+}
+
+/*
+ * Move the pages in service among the @nr_pages from @pfn to system RAM.
+ * The destinations are allocated first: allocating with device pages
+ * locked and unmapped would make every process that faults on them wait
+ * for reclaim.
+ */
+static void pgmap_alloc_evict_range(struct pgmap_alloc *pa,
+				    struct pgmap_alloc_evict_batch *b,
+				    unsigned long pfn, unsigned long nr_pages,
+				    unsigned long nr_referenced)
+{
+	unsigned long i, j = 0, nr;
+	int ret = 0;
+
+	while (b->nr_ram < nr_referenced) {
+		struct page *page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+
+		if (!page)
+			break;
+		b->ram[b->nr_ram++] = page;
+	}
+	migrate_device_range(b->src, pfn, nr_pages);
+	nr = pgmap_alloc_evict_prepare(b, nr_pages);
+	if (nr)
+		ret = pa->ops->copy(pa, b->dst_pages, b->src_pages, nr, pa->data);
+	if (ret)
+		b->error = ret;
+	/* A page the driver did not copy keeps its place: no destination. */
+	for (i = 0; i < nr_pages && j < nr; i++) {
+		struct page *dpage = migrate_pfn_to_page(b->dst[i]);
+
+		if (!dpage)
+			continue;
+		if (ret || !b->dst_pages[j]) {
+			unlock_page(dpage);
+			put_page(dpage);
+			b->dst[i] = 0;
+		}
+		j++;
+	}
+	migrate_device_pages(b->src, b->dst, nr_pages);
+	migrate_device_finalize(b->src, b->dst, nr_pages);
+}
+
+/* One pass over @pgmap; returns the pages still referenced after it. */
+static unsigned long pgmap_alloc_evict_pass(struct pgmap_alloc *pa,
+					    struct dev_pagemap *pgmap,
+					    struct pgmap_alloc_evict_batch *b)
+{
+	unsigned long left = 0;
+	int r;
+
+	for (r = 0; r < pgmap->nr_range; r++) {
+		unsigned long pfn = PHYS_PFN(pgmap->ranges[r].start);
+		unsigned long end = PHYS_PFN(pgmap->ranges[r].end + 1);
+
+		while (pfn < end) {
+			unsigned long nr = min(end - pfn, PGMAP_ALLOC_EVICT_BATCH);
+			unsigned long referenced = pgmap_alloc_nr_referenced(pfn, nr);
+
+			/* Free and cached pages have no reference: skip idle batches. */
+			if (referenced) {
+				pgmap_alloc_evict_range(pa, b, pfn, nr, referenced);
+				left += pgmap_alloc_nr_referenced(pfn, nr);
+			}
+			pfn += nr;
+			cond_resched();
+		}
+	}
+	return left;
+}
+
+/**
+ * pgmap_alloc_evict() - Move every page of a pgmap in service to system RAM.
+ * @pa: The pool, which has &pgmap_alloc_ops.copy.
+ * @pgmap: A pgmap of @pa.
+ * @nr_left: If not NULL, set to the number of pages still in service when
+ *	eviction gave up, 0 on success.
+ *
+ * Replaces a driver's own migrate_device_range() loop: the pages in service
+ * are collected and unmapped from the processes that map them, each is given
+ * a page of system RAM, the driver's &pgmap_alloc_ops.copy copies them, and
+ * the processes map the copies. The device pages come back to @pa as they
+ * are freed, through &dev_pagemap_ops.page_free, from inside this call: the
+ * caller must not hold a lock that those take. Pages that were busy (locked,
+ * or with a reference taken for a moment) are tried again over a few passes
+ * with growing waits.
+ *
+ * A page that something besides its mappings holds cannot move: a page in
+ * service that no process maps (the driver uses it itself, or is still
+ * filling it), one pinned by get_user_pages(), one under DMA. It stays, and
+ * is counted in @nr_left. Pages put into service while this runs may stay
+ * too; stop allocating from @pgmap first if none may.
+ *
+ * @pa must not be destroyed, nor @pgmap removed from it, while this runs;
+ * memunmap_pages() of @pgmap waits for it.
+ *
+ * Context: Process context; sleeps. May be called from a walk callback.
+ * Return: 0 when no page of @pgmap is in service any more. If some are:
+ * the last error of &pgmap_alloc_ops.copy, or -ENOMEM if system RAM ran
+ * out, or else -EBUSY. -ENODEV if @pgmap is being torn down; -ENOMEM;
+ * -EINVAL (warned about once) if @pgmap is not in @pa, -EOPNOTSUPP (warned
+ * about once) if @pa has no copy callback.
+ */
+int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+		      unsigned long *nr_left)
+{
+	struct pgmap_alloc_evict_batch *b;
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long left;
+	int pass, ret;
+
+	if (nr_left)
+		*nr_left = 0;
+	if (WARN_ON_ONCE(!pa || !pgmap))
+		return -EINVAL;
+	chunk = READ_ONCE(pgmap->allocator);
+	if (WARN_ON_ONCE(!chunk || chunk->pa != pa))
+		return -EINVAL;
+	if (WARN_ON_ONCE(!pa->ops || !pa->ops->copy))
+		return -EOPNOTSUPP;
+	might_sleep();
+	/* Keeps the memmap: memunmap_pages() waits for this reference. */
+	if (!percpu_ref_tryget(&pgmap->ref))
+		return -ENODEV;
+
+	b = kvzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b) {
+		percpu_ref_put(&pgmap->ref);
+		return -ENOMEM;
+	}
+	for (pass = 1; ; pass++) {
+		b->error = 0;
+		left = pgmap_alloc_evict_pass(pa, pgmap, b);
+		/* Waiting does not help a device that failed to copy. */
+		if (!left || pass == PGMAP_ALLOC_EVICT_PASSES ||
+		    (b->error && b->error != -ENOMEM && b->error != -EAGAIN &&
+		     b->error != -EBUSY))
+			break;
+		msleep(1 << (pass - 1));
+	}
+	ret = left ? (b->error ?: -EBUSY) : 0;
+	while (b->nr_ram)
+		__free_page(b->ram[--b->nr_ram]);
+	kvfree(b);
+	percpu_ref_put(&pgmap->ref);
+	trace_pgmap_alloc_evict(pa, pgmap, left);
+	if (nr_left)
+		*nr_left = left;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_evict);
 
 /* === Managed (devm) ======================================================= */
 

@@ -33,11 +33,26 @@ struct pgmap_alloc;
  * @release: Called by pgmap_alloc_destroy() for each pgmap of the pool,
  *	once the pool has let go of it, so that a driver that grows its pool
  *	can unmap and free its pgmaps without keeping a list of them.
+ * @copy: Copies the contents of device pages, for pgmap_alloc_evict():
+ *	each of the @nr pages (at most 512) of @src to the page at the same
+ *	index of @dst. Each @src page is a page of the pool, in service,
+ *	locked and unmapped from the processes that map it (which wait if
+ *	they fault on it); each @dst page is a locked page of system RAM,
+ *	which it must not put. The copy must be complete, any DMA finished,
+ *	when it returns. It may sleep. For a page it cannot copy it sets its
+ *	entry of @dst to NULL, and that page stays where it is, to be offered
+ *	again on a later pass. It returns 0, or a negative errno if it copied
+ *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
+ *	the eviction with that error. From a walk callback it runs with the
+ *	walk's lock held, so an allocation from the pool that must wait fails
+ *	with -EDEADLK.
  */
 struct pgmap_alloc_ops {
 	int (*grow)(struct pgmap_alloc *pa, void *data);
 	void (*release)(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			void *data);
+	int (*copy)(struct pgmap_alloc *pa, struct page **dst,
+		    struct page **src, unsigned long nr, void *data);
 };
 
 struct pgmap_alloc *pgmap_alloc_create(const char *name,
@@ -54,6 +69,8 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa);
 typedef int (*pgmap_alloc_pgmap_fn)(struct dev_pagemap *pgmap, void *arg);
 int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 			    void *arg);
+int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+		      unsigned long *nr_left);
 
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp);

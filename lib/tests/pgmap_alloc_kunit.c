@@ -6,7 +6,10 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/highmem.h>
 #include <linux/hrtimer.h>
+#include <linux/mman.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
@@ -955,6 +958,20 @@ static int null_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
 	return PTR_ERR(pgmap_alloc_folio(NULL, 0, GFP_KERNEL));
 }
 
+static int evict_other_pgmap(struct kunit *test, struct pgmap_kunit_dev *dev,
+			     struct pgmap_alloc *pa)
+{
+	struct dev_pagemap *pgmap = pgmap_kunit_unmapped_pgmap(test, MEMORY_DEVICE_PRIVATE);
+
+	return pgmap_alloc_evict(pa, pgmap, NULL);
+}
+
+static int evict_without_copy(struct kunit *test, struct pgmap_kunit_dev *dev,
+			      struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_evict(pa, &dev->pgmap, NULL);
+}
+
 static const struct bad_input bad_inputs[] = {
 	{ "init on a pgmap of another type", init_other_type, true, NULL, -EOPNOTSUPP },
 	{ "init on a pgmap not mapped", init_unmapped, true, NULL, -EINVAL },
@@ -967,6 +984,8 @@ static const struct bad_input bad_inputs[] = {
 	{ "range larger than the pool", range_bigger_than_pool, false, NULL, -ENOMEM },
 	{ "range without a page array", range_without_array, true, NULL, -EINVAL },
 	{ "NULL pool", null_pool, true, NULL, -EINVAL },
+	{ "evict a pgmap of no pool", evict_other_pgmap, true, NULL, -EINVAL },
+	{ "evict without a copy callback", evict_without_copy, true, NULL, -EOPNOTSUPP },
 };
 
 static void bad_input_desc(const struct bad_input *t, char *desc)
@@ -1887,6 +1906,264 @@ static void pgmap_alloc_hand_back_from_hardirq(struct kunit *test)
 			atomic_long_read(&ctx->allocated));
 }
 
+/* A pool on @dev with a copy callback that counts the pages it is given. */
+struct evict_ctx {
+	atomic_long_t nr_copied;
+};
+
+static int count_copies(struct pgmap_alloc *pa, struct page **dst,
+			struct page **src, unsigned long nr, void *data)
+{
+	struct evict_ctx *ctx = data;
+
+	atomic_long_add(nr, &ctx->nr_copied);
+	return 0;
+}
+
+static const struct pgmap_alloc_ops count_copies_ops = {
+	.copy = count_copies,
+};
+
+static struct pgmap_alloc *evicting_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
+					 struct evict_ctx *ctx)
+{
+	struct pgmap_alloc *pa = pgmap_alloc_create(test->name, &count_copies_ops, ctx);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, pa), 0);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(pa, &dev->pgmap), 0);
+	return pa;
+}
+
+/* Free and cached pages are not in service: nothing to move. */
+static void pgmap_alloc_evict_idle_pgmap(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = one_range(test, 1024);
+	struct evict_ctx ctx = {};
+	struct pgmap_alloc *pa = evicting_pool(test, dev, &ctx);
+	struct page **pages;
+	unsigned long nr_left = 1;
+	int i;
+
+	pages = kunit_kcalloc(test, 64, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 64, GFP_KERNEL, pages), 0);
+	for (i = 0; i < 64; i++)
+		put_page_folio(pages[i]);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(pa, &dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, nr_left, 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx.nr_copied), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1024);
+}
+
+/*
+ * A page in service that no process maps, which the driver holds, cannot
+ * move: eviction gives up on it after its passes, without copying it, and
+ * says how many stayed. Once the driver lets go, the pgmap is empty.
+ */
+static void pgmap_alloc_evict_leaves_driver_pages(struct kunit *test)
+{
+	static const unsigned long two[] = { 512, 1024 };
+	struct pgmap_kunit_dev *dev = pgmap_kunit_create(test, 2, two);
+	struct evict_ctx ctx = {};
+	struct pgmap_alloc *pa = evicting_pool(test, dev, &ctx);
+	struct folio *held[3];
+	unsigned long nr_left = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		held[i] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(held[i]));
+		folio_unlock(held[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(pa, &dev->pgmap, &nr_left), -EBUSY);
+	KUNIT_EXPECT_EQ(test, nr_left, 3);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx.nr_copied), 0);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, folio_ref_count(held[i]), 1);
+		KUNIT_EXPECT_FALSE(test, folio_test_locked(held[i]));
+		folio_put(held[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(pa, &dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, nr_left, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(pa), 1536);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 3);
+}
+
+/*
+ * Eviction of pages that a process maps. The test's kthread gets an mm of
+ * its own (kunit_vm_mmap()); its anonymous pages go to the device with
+ * migrate_vma, each page's first word kept in @device[] by offset, as the
+ * device's memory, and come back through pgmap_alloc_evict().
+ */
+#define EVICT_PAGES	256
+/* memremap_pages() maps whole subsections: 512 pages here */
+#define EVICT_POOL_PAGES	512
+
+struct process_evict_ctx {
+	struct pgmap_kunit_dev *dev;
+	struct pgmap_alloc *pa;
+	u64 device[EVICT_POOL_PAGES];
+	bool fail_odd;		/* the copy callback refuses odd offsets */
+	unsigned long nr_copied;
+};
+
+static int copy_from_device(struct pgmap_alloc *pa, struct page **dst,
+			    struct page **src, unsigned long nr, void *data)
+{
+	struct process_evict_ctx *ctx = data;
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		pgoff_t offset = page_pgmap_offset(src[i]);
+		u64 *to;
+
+		if (ctx->fail_odd && offset % 2) {
+			dst[i] = NULL;
+			continue;
+		}
+		to = kmap_local_page(dst[i]);
+		memset(to, 0, PAGE_SIZE);
+		*to = ctx->device[offset];
+		kunmap_local(to);
+		ctx->nr_copied++;
+	}
+	return 0;
+}
+
+static const struct pgmap_alloc_ops copy_from_device_ops = {
+	.copy = copy_from_device,
+};
+
+/* Move the @nr pages at @addr of the current mm to the device. */
+static long migrate_to_device(struct process_evict_ctx *ctx, unsigned long addr,
+			      unsigned long nr)
+{
+	unsigned long *src, *dst, i;
+	struct migrate_vma args = {
+		.start = addr,
+		.end = addr + nr * PAGE_SIZE,
+		.pgmap_owner = ctx->dev,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	long moved = 0;
+
+	src = kcalloc(nr, sizeof(*src), GFP_KERNEL);
+	dst = kcalloc(nr, sizeof(*dst), GFP_KERNEL);
+	if (!src || !dst) {
+		moved = -ENOMEM;
+		goto out;
+	}
+	args.src = src;
+	args.dst = dst;
+	mmap_read_lock(current->mm);
+	args.vma = find_vma(current->mm, addr);
+	if (!args.vma || migrate_vma_setup(&args)) {
+		mmap_read_unlock(current->mm);
+		moved = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct folio *folio;
+		u64 *from;
+
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+		if (IS_ERR(folio))
+			break;
+		from = kmap_local_page(spage);
+		ctx->device[folio_pgmap_offset(folio)] = *from;
+		kunmap_local(from);
+		dst[i] = migrate_pfn(folio_pfn(folio));
+		moved++;
+	}
+	migrate_vma_pages(&args);
+	migrate_vma_finalize(&args);
+	mmap_read_unlock(current->mm);
+out:
+	kfree(src);
+	kfree(dst);
+	return moved;
+}
+
+/*
+ * Before the pool is destroyed, after a failed test: the device pages the
+ * test's mm still maps are freed when its thread's mm goes, which may come
+ * after the test ends.
+ */
+static void wait_for_pages_back(void *data)
+{
+	struct pgmap_alloc *pa = data;
+	int waited;
+
+	for (waited = 0; waited < 100 && pgmap_alloc_free_pages(pa) != pgmap_alloc_size(pa);
+	     waited++)
+		msleep(100);
+}
+
+static void evict_from_process(struct kunit *test, bool fail_odd)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long addr, i, nr_left = 0;
+	u64 word;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = pgmap_alloc_create(test->name, &copy_from_device_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, ctx->pa), 0);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+
+	/* Not 2 MiB, which THP might back with one huge page. */
+	addr = kunit_vm_mmap(test, NULL, 0, EVICT_PAGES * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "no mm for the test: %ld", (long)addr);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, wait_for_pages_back, ctx->pa), 0);
+	for (i = 0; i < EVICT_PAGES; i++) {
+		word = 0x5eed0000 + i;
+		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)(addr + i * PAGE_SIZE),
+						   &word, sizeof(word)), 0);
+	}
+	KUNIT_ASSERT_EQ(test, migrate_to_device(ctx, addr, EVICT_PAGES), EVICT_PAGES);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - EVICT_PAGES);
+
+	ctx->fail_odd = fail_odd;
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(ctx->pa, &ctx->dev->pgmap, &nr_left),
+			fail_odd ? -EBUSY : 0);
+	KUNIT_EXPECT_EQ(test, nr_left, fail_odd ? EVICT_PAGES / 2 : 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - nr_left);
+	if (fail_odd) {
+		/* The pages the copy refused are still on the device, whole. */
+		ctx->fail_odd = false;
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	}
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, EVICT_PAGES);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->dev->nr_page_free), EVICT_PAGES);
+
+	/* The process sees its data, now in system RAM. */
+	for (i = 0; i < EVICT_PAGES; i++) {
+		KUNIT_ASSERT_EQ(test, copy_from_user(&word,
+						     (void __user *)(addr + i * PAGE_SIZE),
+						     sizeof(word)), 0);
+		KUNIT_EXPECT_EQ_MSG(test, word, 0x5eed0000 + i, "page %lu", i);
+	}
+}
+
+static void pgmap_alloc_evict_from_process(struct kunit *test)
+{
+	evict_from_process(test, false);
+}
+
+/* A page the copy callback refuses stays on the device, and moves later. */
+static void pgmap_alloc_evict_copy_fails(struct kunit *test)
+{
+	evict_from_process(test, true);
+}
+
 /* Stress: random ranges of mixed orders from every CPU at once. */
 #define STRESS_PAGES	1024
 #define STRESS_OPS	1000000
@@ -2051,6 +2328,10 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_drain_from_reclaim),
 	KUNIT_CASE(pgmap_alloc_idle_caches_emptied),
 	KUNIT_CASE_SLOW(pgmap_alloc_hand_back_from_hardirq),
+	KUNIT_CASE(pgmap_alloc_evict_idle_pgmap),
+	KUNIT_CASE(pgmap_alloc_evict_leaves_driver_pages),
+	KUNIT_CASE(pgmap_alloc_evict_from_process),
+	KUNIT_CASE(pgmap_alloc_evict_copy_fails),
 	{}
 };
 

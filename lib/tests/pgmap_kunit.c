@@ -25,7 +25,10 @@ static void pgmap_kunit_page_free(struct page *page)
 		dev->on_page_free(page, dev->page_free_arg);
 }
 
-/* The pages are never mapped into a process, so this cannot be reached. */
+/*
+ * The tests that map pages into a process never touch them from the CPU
+ * while they are on the device, so this is not reached.
+ */
 static vm_fault_t pgmap_kunit_migrate_to_ram(struct vm_fault *vmf)
 {
 	return VM_FAULT_SIGBUS;

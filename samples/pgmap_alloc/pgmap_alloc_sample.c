@@ -7,12 +7,14 @@
  * system RAM, found through page->zone_device_data, as lib/test_hmm.c does.
  * Where pgmap_alloc comes in:
  *
- * - sample_init(): one pgmap_alloc_init() call after memremap_pages();
+ * - sample_init(): pgmap_alloc_create() with a copy callback, and
+ *   pgmap_alloc_add_pgmap(), after memremap_pages();
  * - sample_alloc_and_copy(): pgmap_alloc_folio() for each page that
  *   migrate_vma collected;
  * - freeing: nothing to do; a page goes back to the pool by itself when its
  *   last reference is dropped, after our ->page_free();
- * - sample_exit(): evict, memunmap_pages(), then pgmap_alloc_destroy().
+ * - sample_exit(): pgmap_alloc_evict(), memunmap_pages(), then
+ *   pgmap_alloc_destroy().
  *
  * The ioctl of /dev/pgmap_alloc_sample (pgmap_alloc_sample.h) migrates a
  * range of the caller's anonymous memory to the device; a CPU access to a
@@ -209,37 +211,22 @@ static const struct dev_pagemap_ops sample_pgmap_ops = {
 };
 
 /*
- * Move every page still on the device back to system RAM, or
- * memunmap_pages() would wait for them forever. 6.12's eviction API takes
- * pfns, hence the one pfn computation in this file.
+ * The one thing pgmap_alloc needs from the driver to evict: copying device
+ * pages to system RAM. Here the device's memory is the backing page.
  */
-static void sample_evict_all(void)
+static int sample_copy(struct pgmap_alloc *pa, struct page **dst,
+		       struct page **src, unsigned long nr, void *data)
 {
-	unsigned long src[SAMPLE_BATCH], dst[SAMPLE_BATCH];
-	unsigned long first = PHYS_PFN(sample.pgmap.range.start);
-	unsigned long nr = pgmap_nr_pages(&sample.pgmap), pfn, i, n;
+	unsigned long i;
 
-	for (pfn = first; pfn < first + nr; pfn += n) {
-		n = min(first + nr - pfn, SAMPLE_BATCH);
-		if (migrate_device_range(src, pfn, n))
-			continue;
-		for (i = 0; i < n; i++) {
-			struct page *dpage = migrate_pfn_to_page(src[i]);
-			struct page *page;
-
-			dst[i] = 0;
-			if (!dpage || !(src[i] & MIGRATE_PFN_MIGRATE))
-				continue;
-			/* Unloading cannot fail, so neither may this. */
-			page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
-			lock_page(page);
-			copy_highpage(page, dpage->zone_device_data);
-			dst[i] = migrate_pfn(page_to_pfn(page)) | (src[i] & MIGRATE_PFN_WRITE);
-		}
-		migrate_device_pages(src, dst, n);
-		migrate_device_finalize(src, dst, n);
-	}
+	for (i = 0; i < nr; i++)
+		copy_highpage(dst[i], src[i]->zone_device_data);
+	return 0;
 }
+
+static const struct pgmap_alloc_ops sample_pool_ops = {
+	.copy = sample_copy,
+};
 
 static int __init sample_init(void)
 {
@@ -265,14 +252,18 @@ static int __init sample_init(void)
 	}
 
 	/*
-	 * The one call: from here on pgmap_alloc hands out the pages of the
-	 * pgmap and takes each back when its last reference is dropped.
+	 * From here on pgmap_alloc hands out the pages of the pgmap and takes
+	 * each back when its last reference is dropped. (A driver that does
+	 * not evict needs only pgmap_alloc_init(&sample.pgmap, "sample").)
 	 */
-	sample.pa = pgmap_alloc_init(&sample.pgmap, "sample");
+	sample.pa = pgmap_alloc_create("sample", &sample_pool_ops, NULL);
 	if (IS_ERR(sample.pa)) {
 		ret = PTR_ERR(sample.pa);
 		goto unmap;
 	}
+	ret = pgmap_alloc_add_pgmap(sample.pa, &sample.pgmap);
+	if (ret)
+		goto destroy_pool;
 
 	ret = misc_register(&sample_misc);
 	if (ret)
@@ -292,8 +283,12 @@ release_region:
 
 static void __exit sample_exit(void)
 {
+	unsigned long nr_left;
+
 	misc_deregister(&sample_misc);
-	sample_evict_all();
+	/* Move what processes still have on the device to system RAM. */
+	if (pgmap_alloc_evict(sample.pa, &sample.pgmap, &nr_left))
+		pr_warn("%lu pages could not be evicted; waiting for them\n", nr_left);
 	/* Waits until every page is freed, i.e. back in the pool... */
 	memunmap_pages(&sample.pgmap);
 	/* ...so the pool is idle when it goes. */

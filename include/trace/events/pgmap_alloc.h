@@ -52,6 +52,20 @@ TRACE_EVENT(pgmap_alloc_fail,
 		      __entry->pa, __entry->nr_pages, __entry->error)
 );
 
+/* An eviction of a pgmap, which left @nr_left pages in service. */
+TRACE_EVENT(pgmap_alloc_evict,
+	    TP_PROTO(const void *pa, const void *pgmap, unsigned long nr_left),
+	    TP_ARGS(pa, pgmap, nr_left),
+	    TP_STRUCT__entry(__field(const void *, pa)
+			     __field(const void *, pgmap)
+			     __field(unsigned long, nr_left)),
+	    TP_fast_assign(__entry->pa = pa;
+			   __entry->pgmap = pgmap;
+			   __entry->nr_left = nr_left;),
+	    TP_printk("pool=%p pgmap=%p nr_left=%lu",
+		      __entry->pa, __entry->pgmap, __entry->nr_left)
+);
+
 #endif /* _TRACE_PGMAP_ALLOC_H */
 
 #include <trace/define_trace.h>
