@@ -675,14 +675,22 @@ static const struct pgmap_alloc_ops grow_by_spare_ops = {
 	.release = count_released_pgmap,
 };
 
+/* Allocate one folio and put it back: the allocation's error, or 0. */
+static int alloc_and_put_folio(struct pgmap_alloc *pa)
+{
+	struct folio *folio = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	put_page_folio(&folio->page);
+	return 0;
+}
+
 static void alloc_one_folio(void *arg, unsigned int i)
 {
 	struct grow_ctx *ctx = arg;
-	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
-	ctx->alloc_error = PTR_ERR_OR_ZERO(folio);
-	if (!IS_ERR(folio))
-		put_page_folio(&folio->page);
+	ctx->alloc_error = alloc_and_put_folio(ctx->pa);
 }
 
 static void destroy_pool_thread(void *arg, unsigned int i)
@@ -1383,11 +1391,8 @@ static const struct pgmap_alloc_ops reentry_ops = {
 static void reentry_alloc(void *arg, unsigned int i)
 {
 	struct reentry_ctx *ctx = arg;
-	struct folio *folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
 
-	ctx->outer_error = PTR_ERR_OR_ZERO(folio);
-	if (!IS_ERR(folio))
-		put_page_folio(&folio->page);
+	ctx->outer_error = alloc_and_put_folio(ctx->pa);
 }
 
 /* Run @fn in a thread: false if it did not return within 20 s. */
@@ -1925,9 +1930,9 @@ static const struct pgmap_alloc_ops count_copies_ops = {
 };
 
 static struct pgmap_alloc *evicting_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
-					 struct evict_ctx *ctx)
+					 const struct pgmap_alloc_ops *ops, void *data)
 {
-	struct pgmap_alloc *pa = pgmap_alloc_create(test->name, &count_copies_ops, ctx);
+	struct pgmap_alloc *pa = pgmap_alloc_create(test->name, ops, data);
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(pa));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, pa), 0);
@@ -1940,7 +1945,7 @@ static void pgmap_alloc_evict_idle_pgmap(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = one_range(test, 1024);
 	struct evict_ctx ctx = {};
-	struct pgmap_alloc *pa = evicting_pool(test, dev, &ctx);
+	struct pgmap_alloc *pa = evicting_pool(test, dev, &count_copies_ops, &ctx);
 	struct page **pages;
 	unsigned long nr_left = 1;
 	int i;
@@ -1967,7 +1972,7 @@ static void pgmap_alloc_evict_leaves_driver_pages(struct kunit *test)
 	static const unsigned long two[] = { 512, 1024 };
 	struct pgmap_kunit_dev *dev = pgmap_kunit_create(test, 2, two);
 	struct evict_ctx ctx = {};
-	struct pgmap_alloc *pa = evicting_pool(test, dev, &ctx);
+	struct pgmap_alloc *pa = evicting_pool(test, dev, &count_copies_ops, &ctx);
 	struct folio *held[3];
 	unsigned long nr_left = 0;
 	int i;
@@ -2112,10 +2117,7 @@ static void evict_from_process(struct kunit *test, bool fail_odd)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->dev = one_range(test, EVICT_POOL_PAGES);
-	ctx->pa = pgmap_alloc_create(test->name, &copy_from_device_ops, ctx);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, ctx->pa), 0);
-	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
 
 	/* Not 2 MiB, which THP might back with one huge page. */
 	addr = kunit_vm_mmap(test, NULL, 0, EVICT_PAGES * PAGE_SIZE,
