@@ -173,6 +173,7 @@ struct pgmap_alloc {
 	const char *name;
 	struct mutex lock;		/* @chunks, @next_base, chunk adding */
 	struct mutex grow_lock;		/* one ->grow() or full drain at a time */
+	struct mutex remove_lock;	/* one pgmap removal at a time */
 	struct list_head chunks;
 	unsigned long next_base;
 	unsigned int cache_limit;	/* pages per CPU cache */
@@ -181,6 +182,7 @@ struct pgmap_alloc {
 	/* Set while they run, to refuse calls from inside that would deadlock */
 	struct task_struct *grow_task;
 	struct task_struct *walk_task;
+	struct task_struct *remove_task;
 	/* Pages of undone ranges that a pfn walker held; see pgmap_alloc_undo() */
 	struct llist_head parked;
 	struct work_struct parked_work;
@@ -191,6 +193,7 @@ struct pgmap_alloc {
 	 * shared counter.
 	 */
 	atomic_long_t nr_failed;
+	atomic_long_t nr_removed;	/* pgmaps taken out of the pool */
 	struct dentry *debugfs;
 };
 
@@ -204,6 +207,8 @@ struct pgmap_alloc_chunk {
 	unsigned long hint;		/* no free page below it */
 	unsigned long top;		/* no free page at or above it */
 	unsigned long *reserved;	/* pages reserved by the pool */
+	/* Hands out no page: pgmap_alloc_remove_pgmap() is taking it out */
+	bool removing;
 };
 
 /*
@@ -418,6 +423,9 @@ static unsigned long pgmap_alloc_place(unsigned long *map, unsigned long size,
 	unsigned long align_mask = *(unsigned long *)data;
 	unsigned long lowest, bit;
 
+	/* No room at all: gen_pool_remove_chunk() needs it untouched. */
+	if (unlikely(READ_ONCE(chunk->removing)))
+		return size;
 	if (nr < PGMAP_ALLOC_SMALL_PAGES)
 		return pgmap_alloc_top_down(chunk, map, size, nr, align_mask);
 
@@ -495,6 +503,11 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 	unsigned int i, limit = READ_ONCE(chunk->pa->cache_limit);
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
+	/* A pgmap on its way out takes its pages straight back. */
+	if (unlikely(READ_ONCE(chunk->removing))) {
+		pgmap_alloc_unreserve(chunk, offset);
+		return;
+	}
 	/* A plain read first, so that a busy cache costs no atomic to re-arm */
 	if (!delayed_work_pending(&cache->drain_work))
 		queue_delayed_work_on(smp_processor_id(), pgmap_alloc_wq,
@@ -753,6 +766,11 @@ static struct folio *pgmap_alloc_from_cache(struct pgmap_alloc *pa)
 	while (cache->nr) {
 		/* The highest page, as top-down placement would take */
 		cached = cache->pages[--cache->nr];
+		/* Cached before its pgmap started to leave the pool */
+		if (unlikely(READ_ONCE(cached.chunk->removing))) {
+			pgmap_alloc_unreserve(cached.chunk, cached.offset);
+			continue;
+		}
 		folio = pgmap_alloc_into_service(cached.chunk, cached.offset, 1, &page);
 		if (!IS_ERR(folio))
 			return folio;
@@ -1131,6 +1149,9 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	/* A snapshot: both can move between the two reads */
 	seq_printf(m, "in_use: %lu\n", size - min(free, size));
 	seq_printf(m, "failures: %ld\n", atomic_long_read(&pa->nr_failed));
+	/* What the pool's pgmaps cost in struct pages while they are mapped */
+	seq_printf(m, "memmap_bytes: %lu\n", size * sizeof(struct page));
+	seq_printf(m, "removals: %ld\n", atomic_long_read(&pa->nr_removed));
 	/* The allocator's own memory: two bits per page and a per-CPU part */
 	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
 	seq_printf(m, "metadata_percpu_bytes: %zu\n",
@@ -1212,6 +1233,7 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	pa->data = data;
 	mutex_init(&pa->lock);
 	mutex_init(&pa->grow_lock);
+	mutex_init(&pa->remove_lock);
 	INIT_LIST_HEAD(&pa->chunks);
 	init_llist_head(&pa->parked);
 	INIT_WORK(&pa->parked_work, pgmap_alloc_parked_work);
@@ -1375,17 +1397,24 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_init);
  * pgmap_alloc_destroy() - Destroy a pool.
  * @pa: The pool, or NULL.
  *
- * Call it when no page of the pool is in service any more: after the driver
- * has evicted its pages and memunmap_pages() has returned (it waits for every
- * page to be freed). No allocation may start once it has been called;
- * allocations already running either finish first or fail with -ENODEV, and
- * it waits for those that are growing the pool. If pages are still in
- * service, the pool is reported with the number of pages and leaked, so that
- * their later hand-back stays safe; it then refuses every allocation with
- * -ENODEV, the pgmaps keep pointing at it and cannot join another pool, and
+ * The teardown order is: pgmap_alloc_destroy() first, while the pgmaps are
+ * still mapped; then memunmap_pages() of each pgmap, from
+ * &pgmap_alloc_ops.release or by the driver once this has returned.
+ *
+ * No allocation may start once it has been called; allocations already
+ * running either finish first or fail with -ENODEV, and it waits for those
+ * that are growing the pool, and for a pgmap_alloc_remove_pgmap() that
+ * runs. Pages still in service are evicted to system RAM if the pool has a
+ * &pgmap_alloc_ops.copy callback (see pgmap_alloc_evict()). Then
+ * &pgmap_alloc_ops.release is called for each pgmap. If pages are still in
+ * service after that (the pool cannot copy, or eviction failed), the pool
+ * is reported with the number of pages and leaked, so that their later
+ * hand-back stays safe; it then refuses every allocation with -ENODEV, the
+ * pgmaps keep pointing at it and cannot join another pool, and
  * &pgmap_alloc_ops.release is not called.
  *
- * Context: Process context; sleeps for RCU grace periods.
+ * Context: Process context; sleeps for RCU grace periods, and for
+ * eviction.
  */
 void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 {
@@ -1415,10 +1444,20 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	synchronize_rcu();
 	wait_var_event(&pa->nr_waiters, !atomic_read(&pa->nr_waiters));
 	flush_work(&pa->parked_work);
+	/* A removal that runs sees @dead only if it had not started. */
+	mutex_lock(&pa->remove_lock);
+	mutex_unlock(&pa->remove_lock);
 
 	debugfs_remove_recursive(pa->debugfs);
 	pgmap_alloc_drain_all(pa);
 	in_use = gen_pool_size(pa->pool) - gen_pool_avail(pa->pool);
+	if (in_use && pa->ops && pa->ops->copy) {
+		list_for_each_entry(chunk, &pa->chunks, node)
+			pgmap_alloc_evict(pa, chunk->pgmap, NULL);
+		/* The evicted pages were handed back to caches. */
+		pgmap_alloc_drain_all(pa);
+		in_use = gen_pool_size(pa->pool) - gen_pool_avail(pa->pool);
+	}
 	if (WARN(in_use, "pgmap_alloc %s: destroyed with %zu pages in use; leaking the pool\n",
 		 pa->name, in_use)) {
 		/* On purpose, and reported: tell kmemleak. */
@@ -1485,7 +1524,7 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_walk_pgmaps);
 
-/* === Eviction: moving pages in service to system RAM ===================== */
+/* === Eviction and removal: moving pages in service out of a pgmap ======== */
 
 struct pgmap_alloc_evict_batch {
 	unsigned long src[PGMAP_ALLOC_EVICT_BATCH];	/* migrate pfns */
@@ -1493,9 +1532,16 @@ struct pgmap_alloc_evict_batch {
 	/* The same pages, packed, for &pgmap_alloc_ops.copy */
 	struct page *src_pages[PGMAP_ALLOC_EVICT_BATCH];
 	struct page *dst_pages[PGMAP_ALLOC_EVICT_BATCH];
-	/* Pages of system RAM allocated before any device page is locked */
+	/*
+	 * Destinations, allocated before any page of a batch is locked, and
+	 * kept for the next batch if unused: pages of system RAM, and for a
+	 * removal pages of the pool's other pgmaps (in service and locked, as
+	 * pgmap_alloc_try() leaves them).
+	 */
 	struct page *ram[PGMAP_ALLOC_EVICT_BATCH];
-	unsigned long nr_ram;
+	struct page *dev[PGMAP_ALLOC_EVICT_BATCH];
+	unsigned long nr_ram, nr_dev;
+	bool to_device;		/* destinations in the pool first */
 	int error;		/* the last error that left a page behind */
 };
 
@@ -1511,11 +1557,63 @@ static unsigned long pgmap_alloc_nr_referenced(unsigned long pfn,
 }
 
 /*
- * Give each page that migrate_device_range() collected one of the pages of
- * system RAM in @b->ram. Only a page whose one reference is the one
- * migrate_device_range() took can move (migrate_device_pages() checks the
- * same): one that the driver holds, or that is pinned, stays.
- * Returns the number of pages to copy.
+ * Have @nr_needed destinations ready: pages of the pool where it has room
+ * (without waiting: not growing it for pages that are leaving it), system
+ * RAM for the rest.
+ */
+static void pgmap_alloc_evict_fill(struct pgmap_alloc *pa,
+				   struct pgmap_alloc_evict_batch *b,
+				   unsigned long nr_needed)
+{
+	struct page *page;
+	int ret;
+
+	while (b->to_device && b->nr_dev < nr_needed) {
+		rcu_read_lock();
+		ret = pgmap_alloc_try(pa, 1, 0, &page);
+		rcu_read_unlock();
+		if (ret)
+			break;
+		b->dev[b->nr_dev++] = page;
+	}
+	while ((b->to_device ? b->nr_dev : 0) + b->nr_ram < nr_needed) {
+		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!page)
+			break;
+		b->ram[b->nr_ram++] = page;
+	}
+}
+
+/* Keep a destination that was not used for the next batch. */
+static void pgmap_alloc_evict_keep(struct pgmap_alloc_evict_batch *b,
+				   struct page *dpage)
+{
+	if (is_zone_device_page(dpage)) {
+		b->dev[b->nr_dev++] = dpage;
+	} else {
+		unlock_page(dpage);
+		b->ram[b->nr_ram++] = dpage;
+	}
+}
+
+static void pgmap_alloc_evict_free_spares(struct pgmap_alloc_evict_batch *b)
+{
+	while (b->nr_ram)
+		__free_page(b->ram[--b->nr_ram]);
+	/* Never handed to the driver: out of service without ->page_free */
+	while (b->nr_dev) {
+		struct page *page = b->dev[--b->nr_dev];
+		struct pgmap_alloc_chunk *chunk = page->pgmap->allocator;
+
+		pgmap_alloc_undo(chunk, page, pgmap_alloc_offset(chunk, page));
+	}
+}
+
+/*
+ * Give each page that migrate_device_range() collected a destination. Only
+ * a page whose one reference is the one migrate_device_range() took can
+ * move (migrate_device_pages() checks the same): one that the driver holds,
+ * or that is pinned, stays. Returns the number of pages to copy.
  */
 static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b,
 					       unsigned long nr_pages)
@@ -1530,12 +1628,15 @@ static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b
 		if (!spage || !(b->src[i] & MIGRATE_PFN_MIGRATE) ||
 		    folio_ref_count(page_folio(spage)) != 1)
 			continue;
-		if (!b->nr_ram) {
+		if (b->to_device && b->nr_dev) {
+			dpage = b->dev[--b->nr_dev];
+		} else if (b->nr_ram) {
+			dpage = b->ram[--b->nr_ram];
+			lock_page(dpage);
+		} else {
 			b->error = -ENOMEM;
 			continue;
 		}
-		dpage = b->ram[--b->nr_ram];
-		lock_page(dpage);
 		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
 		b->src_pages[nr] = spage;
 		b->dst_pages[nr++] = dpage;
@@ -1544,8 +1645,8 @@ static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b
 }
 
 /*
- * Move the pages in service among the @nr_pages from @pfn to system RAM.
- * The destinations are allocated first: allocating with device pages
+ * Move the pages in service among the @nr_pages from @pfn to their
+ * destinations. Those are allocated first: allocating with device pages
  * locked and unmapped would make every process that faults on them wait
  * for reclaim.
  */
@@ -1557,13 +1658,7 @@ static void pgmap_alloc_evict_range(struct pgmap_alloc *pa,
 	unsigned long i, j = 0, nr;
 	int ret = 0;
 
-	while (b->nr_ram < nr_referenced) {
-		struct page *page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
-
-		if (!page)
-			break;
-		b->ram[b->nr_ram++] = page;
-	}
+	pgmap_alloc_evict_fill(pa, b, nr_referenced);
 	migrate_device_range(b->src, pfn, nr_pages);
 	nr = pgmap_alloc_evict_prepare(b, nr_pages);
 	if (nr)
@@ -1577,8 +1672,10 @@ static void pgmap_alloc_evict_range(struct pgmap_alloc *pa,
 		if (!dpage)
 			continue;
 		if (ret || !b->dst_pages[j]) {
-			unlock_page(dpage);
-			put_page(dpage);
+			/* A device that cannot copy inside itself: use RAM */
+			if (!ret && is_zone_device_page(dpage))
+				b->to_device = false;
+			pgmap_alloc_evict_keep(b, dpage);
 			b->dst[i] = 0;
 		}
 		j++;
@@ -1615,6 +1712,41 @@ static unsigned long pgmap_alloc_evict_pass(struct pgmap_alloc *pa,
 	return left;
 }
 
+/*
+ * Move the pages of @pgmap in service out of it, to the pool's other pgmaps
+ * first if @to_device, else to system RAM, in bounded passes. The caller
+ * holds a reference on @pgmap. Returns as pgmap_alloc_evict().
+ */
+static int pgmap_alloc_move_out(struct pgmap_alloc *pa,
+				struct dev_pagemap *pgmap, bool to_device,
+				unsigned long *nr_left)
+{
+	struct pgmap_alloc_evict_batch *b;
+	unsigned long left;
+	int pass, ret;
+
+	b = kvzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->to_device = to_device;
+	for (pass = 1; ; pass++) {
+		b->error = 0;
+		left = pgmap_alloc_evict_pass(pa, pgmap, b);
+		/* Waiting does not help a device that failed to copy. */
+		if (!left || pass == PGMAP_ALLOC_EVICT_PASSES ||
+		    (b->error && b->error != -ENOMEM && b->error != -EAGAIN &&
+		     b->error != -EBUSY))
+			break;
+		msleep(1 << (pass - 1));
+	}
+	ret = left ? (b->error ?: -EBUSY) : 0;
+	pgmap_alloc_evict_free_spares(b);
+	kvfree(b);
+	trace_pgmap_alloc_evict(pa, pgmap, left);
+	*nr_left = left;
+	return ret;
+}
+
 /**
  * pgmap_alloc_evict() - Move every page of a pgmap in service to system RAM.
  * @pa: The pool, which has &pgmap_alloc_ops.copy.
@@ -1635,7 +1767,7 @@ static unsigned long pgmap_alloc_evict_pass(struct pgmap_alloc *pa,
  * service that no process maps (the driver uses it itself, or is still
  * filling it), one pinned by get_user_pages(), one under DMA. It stays, and
  * is counted in @nr_left. Pages put into service while this runs may stay
- * too; stop allocating from @pgmap first if none may.
+ * too; pgmap_alloc_remove_pgmap() stops that first.
  *
  * @pa must not be destroyed, nor @pgmap removed from it, while this runs;
  * memunmap_pages() of @pgmap waits for it.
@@ -1650,10 +1782,9 @@ static unsigned long pgmap_alloc_evict_pass(struct pgmap_alloc *pa,
 int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		      unsigned long *nr_left)
 {
-	struct pgmap_alloc_evict_batch *b;
 	struct pgmap_alloc_chunk *chunk;
-	unsigned long left;
-	int pass, ret;
+	unsigned long left = 0;
+	int ret;
 
 	if (nr_left)
 		*nr_left = 0;
@@ -1668,33 +1799,163 @@ int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 	/* Keeps the memmap: memunmap_pages() waits for this reference. */
 	if (!percpu_ref_tryget(&pgmap->ref))
 		return -ENODEV;
-
-	b = kvzalloc(sizeof(*b), GFP_KERNEL);
-	if (!b) {
-		percpu_ref_put(&pgmap->ref);
-		return -ENOMEM;
-	}
-	for (pass = 1; ; pass++) {
-		b->error = 0;
-		left = pgmap_alloc_evict_pass(pa, pgmap, b);
-		/* Waiting does not help a device that failed to copy. */
-		if (!left || pass == PGMAP_ALLOC_EVICT_PASSES ||
-		    (b->error && b->error != -ENOMEM && b->error != -EAGAIN &&
-		     b->error != -EBUSY))
-			break;
-		msleep(1 << (pass - 1));
-	}
-	ret = left ? (b->error ?: -EBUSY) : 0;
-	while (b->nr_ram)
-		__free_page(b->ram[--b->nr_ram]);
-	kvfree(b);
+	ret = pgmap_alloc_move_out(pa, pgmap, false, &left);
 	percpu_ref_put(&pgmap->ref);
-	trace_pgmap_alloc_evict(pa, pgmap, left);
 	if (nr_left)
 		*nr_left = left;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_evict);
+
+/* Pages of @chunk reserved by the pool: in service, once caches are empty. */
+static unsigned long pgmap_alloc_chunk_in_use(struct pgmap_alloc_chunk *chunk)
+{
+	return bitmap_weight(chunk->reserved, chunk->nr_pages);
+}
+
+/*
+ * Take @chunk, already marked @removing, out of the pool: empty it (moving
+ * its pages in service out if the pool can copy), take it out of the
+ * gen_pool and the chunk list, and give the pgmap back to the driver.
+ * Called with @remove_lock held. On failure the chunk is left marked; the
+ * caller unmarks it.
+ */
+static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
+				struct pgmap_alloc_chunk *chunk,
+				bool to_device, unsigned long *nr_left)
+{
+	struct dev_pagemap *pgmap = chunk->pgmap;
+	int ret;
+
+	lockdep_assert_held(&pa->remove_lock);
+	/*
+	 * Reservations that found the chunk before it was marked are over
+	 * after this, their pages in service or left to the undo worker; no
+	 * new one can find it. Then every cached page of it goes back.
+	 */
+	synchronize_rcu();
+	flush_work(&pa->parked_work);
+	pgmap_alloc_drain_all(pa);
+
+	*nr_left = pgmap_alloc_chunk_in_use(chunk);
+	if (*nr_left) {
+		if (!pa->ops || !pa->ops->copy)
+			return -EBUSY;
+		/* Keeps the memmap: memunmap_pages() waits for this reference. */
+		if (!percpu_ref_tryget(&pgmap->ref))
+			return -ENODEV;
+		ret = pgmap_alloc_move_out(pa, pgmap, to_device, nr_left);
+		percpu_ref_put(&pgmap->ref);
+		if (ret)
+			return ret;
+	}
+	/* -EBUSY only if a page was put into service behind the pool's back */
+	ret = gen_pool_remove_chunk(pa->pool, chunk->base);
+	if (ret) {
+		*nr_left = pgmap_alloc_chunk_in_use(chunk);
+		return ret;
+	}
+
+	mutex_lock(&pa->lock);
+	list_del(&chunk->node);
+	mutex_unlock(&pa->lock);
+	WRITE_ONCE(pgmap->allocator, NULL);
+	/* Hand-backs that still saw the chunk are done after this. */
+	synchronize_rcu();
+	atomic_long_inc(&pa->nr_removed);
+	trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages);
+	kvfree(chunk->reserved);
+	kfree(chunk);
+	if (pa->ops && pa->ops->release)
+		pa->ops->release(pa, pgmap, pa->data);
+	return 0;
+}
+
+/*
+ * Refuse removals from where they would deadlock: they take @lock, which a
+ * walk holds, and @remove_lock, which ->release runs under.
+ */
+static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
+{
+	if (WARN_ONCE(READ_ONCE(pa->walk_task) == current,
+		      "pgmap_alloc %s: pgmap removed from a walk callback\n", pa->name))
+		return -EDEADLK;
+	if (WARN_ONCE(READ_ONCE(pa->remove_task) == current,
+		      "pgmap_alloc %s: pgmap removed from ->release\n", pa->name))
+		return -EDEADLK;
+	return 0;
+}
+
+/**
+ * pgmap_alloc_remove_pgmap() - Take a pgmap out of a pool and give it back.
+ * @pa: The pool.
+ * @pgmap: A pgmap of @pa.
+ * @nr_left: If not NULL, set to the number of pages of @pgmap still in
+ *	service if the removal failed, else 0.
+ *
+ * At once, no page of @pgmap is handed out any more. Its pages in service
+ * are moved out, as by pgmap_alloc_evict(), but to free pages of the pool's
+ * other pgmaps while there are some (&pgmap_alloc_ops.copy then copies
+ * device to device), and to system RAM for the rest. Once no page of it is
+ * in service, @pgmap leaves the pool and &pgmap_alloc_ops.release is called
+ * for it, from this call, so that the driver unmaps it. Without a copy
+ * callback, only a pgmap none of whose pages is in service can be removed.
+ *
+ * If pages cannot be moved (see pgmap_alloc_evict()), the removal fails and
+ * @pgmap stays in the pool and is used again; the pages already moved stay
+ * where they went.
+ *
+ * Context: Process context; sleeps for RCU grace periods, and as long as
+ * the copies take. Not from a walk callback nor from ->release.
+ * Return: 0; -EBUSY if pages of @pgmap are still in service (without a copy
+ * callback, or after eviction gave up), or an error of eviction as for pgmap_alloc_evict(); -ENODEV if @pa was
+ * destroyed or @pgmap is being torn down; -EINVAL (warned about once) if
+ * @pgmap is not in @pa; -EDEADLK (warned about once) from a walk callback or
+ * ->release.
+ */
+int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+			     unsigned long *nr_left)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long left = 0;
+	int ret;
+
+	if (nr_left)
+		*nr_left = 0;
+	if (WARN_ON_ONCE(!pa || !pgmap))
+		return -EINVAL;
+	ret = pgmap_alloc_may_remove(pa);
+	if (ret)
+		return ret;
+	might_sleep();
+
+	mutex_lock(&pa->remove_lock);
+	/* Under @remove_lock, no other removal can free the chunk meanwhile. */
+	chunk = READ_ONCE(pgmap->allocator);
+	if (WARN_ON_ONCE(!chunk || chunk->pa != pa)) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	mutex_lock(&pa->lock);
+	ret = pa->dead ? -ENODEV : 0;
+	if (!ret)
+		WRITE_ONCE(chunk->removing, true);
+	mutex_unlock(&pa->lock);
+	if (ret)
+		goto unlock;
+
+	WRITE_ONCE(pa->remove_task, current);
+	ret = pgmap_alloc_take_out(pa, chunk, true, &left);
+	WRITE_ONCE(pa->remove_task, NULL);
+	if (ret)
+		WRITE_ONCE(chunk->removing, false);
+unlock:
+	mutex_unlock(&pa->remove_lock);
+	if (nr_left)
+		*nr_left = left;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_remove_pgmap);
 
 /* === Managed (devm) ======================================================= */
 

@@ -35,7 +35,7 @@ for v in "${variants[@]}"; do
 		"$TOP"/patches/*-lib-test_hmm-use-pgmap_alloc-for-device-pages.patch \
 		>"$mod/test_hmm.patch"
 	apply_patch "$mod" "$mod/test_hmm.patch" -R >/dev/null ||
-		die "cannot rebuild the unconverted test_hmm.c" "check patches/0006-*"
+		die "cannot rebuild the unconverted test_hmm.c" "check the test_hmm patch in patches/"
 	echo 'obj-m := test_hmm.o' >"$mod/lib/Makefile"
 	run_logged "$LOGS/build-hmm-before.log" make -C "$SRC" O="$BUILD/run" \
 		ARCH=x86_64 M="$mod/lib" modules

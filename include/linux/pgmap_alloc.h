@@ -30,18 +30,25 @@ struct pgmap_alloc;
  *	gfp (no fs or io recursion for GFP_NOFS or GFP_NOIO). From inside it,
  *	an allocation from the same pool that would have to wait fails with
  *	-EDEADLK, and pgmap_alloc_destroy() of the pool is refused.
- * @release: Called by pgmap_alloc_destroy() for each pgmap of the pool,
- *	once the pool has let go of it, so that a driver that grows its pool
- *	can unmap and free its pgmaps without keeping a list of them.
- * @copy: Copies the contents of device pages, for pgmap_alloc_evict():
- *	each of the @nr pages (at most 512) of @src to the page at the same
- *	index of @dst. Each @src page is a page of the pool, in service,
- *	locked and unmapped from the processes that map it (which wait if
- *	they fault on it); each @dst page is a locked page of system RAM,
- *	which it must not put. The copy must be complete, any DMA finished,
- *	when it returns. It may sleep. For a page it cannot copy it sets its
- *	entry of @dst to NULL, and that page stays where it is, to be offered
- *	again on a later pass. It returns 0, or a negative errno if it copied
+ * @release: Called for each pgmap that leaves the pool, by
+ *	pgmap_alloc_remove_pgmap() and pgmap_alloc_destroy(), once the pool
+ *	has let go of it and none of its pages is in service, so that the
+ *	driver unmaps it (memunmap_pages()) and frees it without keeping a
+ *	list of its pgmaps. It must not remove pgmaps from the pool.
+ * @copy: Copies the contents of device pages, for pgmap_alloc_evict() and
+ *	pgmap_alloc_remove_pgmap(): each of the @nr pages (at most 512) of
+ *	@src to the page at the same index of @dst. Each @src page is a page
+ *	of the pool, in service, locked and unmapped from the processes that
+ *	map it (which wait if they fault on it). Each @dst page is locked,
+ *	and it must not put it: a page of system RAM, or, when a removal moves
+ *	pages inside the device, a free page of another pgmap of the pool
+ *	(is_zone_device_page() tells), which the driver sets up as one it
+ *	allocated itself (its &page.zone_device_data, for example). The copy
+ *	must be complete, any DMA finished, when it returns. It may sleep. For
+ *	a page it cannot copy it sets its entry of @dst to NULL, before setting
+ *	anything up, and that page stays where it is, to be offered again on a
+ *	later pass; a device page refused so makes the removal use system RAM
+ *	from then on. It returns 0, or a negative errno if it copied
  *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
  *	the eviction with that error. From a walk callback it runs with the
  *	walk's lock held, so an allocation from the pool that must wait fails
@@ -71,6 +78,8 @@ int pgmap_alloc_walk_pgmaps(struct pgmap_alloc *pa, pgmap_alloc_pgmap_fn fn,
 			    void *arg);
 int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		      unsigned long *nr_left);
+int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+			     unsigned long *nr_left);
 
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp);

@@ -980,6 +980,25 @@ static int evict_without_copy(struct kunit *test, struct pgmap_kunit_dev *dev,
 	return pgmap_alloc_evict(pa, &dev->pgmap, NULL);
 }
 
+static int remove_other_pgmap(struct kunit *test, struct pgmap_kunit_dev *dev,
+			      struct pgmap_alloc *pa)
+{
+	struct dev_pagemap *pgmap = pgmap_kunit_unmapped_pgmap(test, MEMORY_DEVICE_PRIVATE);
+
+	return pgmap_alloc_remove_pgmap(pa, pgmap, NULL);
+}
+
+static int walk_removes(struct dev_pagemap *pgmap, void *pa)
+{
+	return pgmap_alloc_remove_pgmap(pa, pgmap, NULL);
+}
+
+static int remove_from_walk_callback(struct kunit *test, struct pgmap_kunit_dev *dev,
+				     struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_walk_pgmaps(pa, walk_removes, pa);
+}
+
 static const struct bad_input bad_inputs[] = {
 	{ "init on a pgmap of another type", init_other_type, true, NULL, -EOPNOTSUPP },
 	{ "init on a pgmap not mapped", init_unmapped, true, NULL, -EINVAL },
@@ -994,6 +1013,8 @@ static const struct bad_input bad_inputs[] = {
 	{ "NULL pool", null_pool, true, NULL, -EINVAL },
 	{ "evict a pgmap of no pool", evict_other_pgmap, true, NULL, -EINVAL },
 	{ "evict without a copy callback", evict_without_copy, true, NULL, -EOPNOTSUPP },
+	{ "remove a pgmap of no pool", remove_other_pgmap, true, NULL, -EINVAL },
+	{ "remove from a walk callback", remove_from_walk_callback, true, NULL, -EDEADLK },
 };
 
 static void bad_input_desc(const struct bad_input *t, char *desc)
@@ -2008,11 +2029,25 @@ static void pgmap_alloc_evict_leaves_driver_pages(struct kunit *test)
 
 struct process_evict_ctx {
 	struct pgmap_kunit_dev *dev;
+	struct pgmap_kunit_dev *dev2;	/* a second pgmap, for removals */
 	struct pgmap_alloc *pa;
 	u64 device[EVICT_POOL_PAGES];
+	u64 device2[EVICT_POOL_PAGES];
 	bool fail_odd;		/* the copy callback refuses odd offsets */
+	bool refuse_device;	/* and every device destination */
 	unsigned long nr_copied;
+	unsigned long nr_copied_to_device;
+	unsigned long nr_released;
+	struct dev_pagemap *released;
 };
+
+/* The device memory behind a device page: its first word. */
+static u64 *device_word(struct process_evict_ctx *ctx, struct page *page)
+{
+	u64 *memory = page->pgmap == &ctx->dev->pgmap ? ctx->device : ctx->device2;
+
+	return &memory[page_pgmap_offset(page)];
+}
 
 static int copy_from_device(struct pgmap_alloc *pa, struct page **dst,
 			    struct page **src, unsigned long nr, void *data)
@@ -2024,21 +2059,38 @@ static int copy_from_device(struct pgmap_alloc *pa, struct page **dst,
 		pgoff_t offset = page_pgmap_offset(src[i]);
 		u64 *to;
 
-		if (ctx->fail_odd && offset % 2) {
+		if ((ctx->fail_odd && offset % 2) ||
+		    (ctx->refuse_device && is_zone_device_page(dst[i]))) {
 			dst[i] = NULL;
+			continue;
+		}
+		ctx->nr_copied++;
+		if (is_zone_device_page(dst[i])) {
+			*device_word(ctx, dst[i]) = *device_word(ctx, src[i]);
+			ctx->nr_copied_to_device++;
 			continue;
 		}
 		to = kmap_local_page(dst[i]);
 		memset(to, 0, PAGE_SIZE);
-		*to = ctx->device[offset];
+		*to = *device_word(ctx, src[i]);
 		kunmap_local(to);
-		ctx->nr_copied++;
 	}
 	return 0;
 }
 
+/* Each pgmap that leaves the pool: none of its pages may be in service. */
+static void record_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+			   void *data)
+{
+	struct process_evict_ctx *ctx = data;
+
+	ctx->nr_released++;
+	ctx->released = pgmap;
+}
+
 static const struct pgmap_alloc_ops copy_from_device_ops = {
 	.copy = copy_from_device,
+	.release = record_release,
 };
 
 /* Move the @nr pages at @addr of the current mm to the device. */
@@ -2080,7 +2132,7 @@ static long migrate_to_device(struct process_evict_ctx *ctx, unsigned long addr,
 		if (IS_ERR(folio))
 			break;
 		from = kmap_local_page(spage);
-		ctx->device[folio_pgmap_offset(folio)] = *from;
+		*device_word(ctx, &folio->page) = *from;
 		kunmap_local(from);
 		dst[i] = migrate_pfn(folio_pfn(folio));
 		moved++;
@@ -2101,35 +2153,63 @@ out:
  */
 static void wait_for_pages_back(void *data)
 {
-	struct pgmap_alloc *pa = data;
+	struct process_evict_ctx *ctx = data;
+	struct pgmap_alloc *pa = ctx->pa;
 	int waited;
 
-	for (waited = 0; waited < 100 && pgmap_alloc_free_pages(pa) != pgmap_alloc_size(pa);
-	     waited++)
+	/* NULL once the test destroyed the pool itself */
+	for (waited = 0; pa && waited < 100 &&
+	     pgmap_alloc_free_pages(pa) != pgmap_alloc_size(pa); waited++)
 		msleep(100);
 }
 
-static void evict_from_process(struct kunit *test, bool fail_odd)
+/*
+ * A process (the test's kthread with an mm of its own) whose EVICT_PAGES
+ * pages are on the device, each with its own first word. Returns their
+ * address.
+ */
+static unsigned long process_on_device(struct kunit *test, struct process_evict_ctx *ctx)
 {
-	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	unsigned long addr, i, nr_left = 0;
+	unsigned long addr, i;
 	u64 word;
-
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->dev = one_range(test, EVICT_POOL_PAGES);
-	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
 
 	/* Not 2 MiB, which THP might back with one huge page. */
 	addr = kunit_vm_mmap(test, NULL, 0, EVICT_PAGES * PAGE_SIZE,
 			     PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "no mm for the test: %ld", (long)addr);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, wait_for_pages_back, ctx->pa), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, wait_for_pages_back, ctx), 0);
 	for (i = 0; i < EVICT_PAGES; i++) {
 		word = 0x5eed0000 + i;
 		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)(addr + i * PAGE_SIZE),
 						   &word, sizeof(word)), 0);
 	}
 	KUNIT_ASSERT_EQ(test, migrate_to_device(ctx, addr, EVICT_PAGES), EVICT_PAGES);
+	return addr;
+}
+
+/* The process sees its data, in system RAM. */
+static void expect_process_data(struct kunit *test, unsigned long addr)
+{
+	unsigned long i;
+	u64 word;
+
+	for (i = 0; i < EVICT_PAGES; i++) {
+		KUNIT_ASSERT_EQ(test, copy_from_user(&word,
+						     (void __user *)(addr + i * PAGE_SIZE),
+						     sizeof(word)), 0);
+		KUNIT_EXPECT_EQ_MSG(test, word, 0x5eed0000 + i, "page %lu", i);
+	}
+}
+
+static void evict_from_process(struct kunit *test, bool fail_odd)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long addr, nr_left = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	addr = process_on_device(test, ctx);
 	KUNIT_ASSERT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - EVICT_PAGES);
 
 	ctx->fail_odd = fail_odd;
@@ -2145,14 +2225,7 @@ static void evict_from_process(struct kunit *test, bool fail_odd)
 	KUNIT_EXPECT_EQ(test, ctx->nr_copied, EVICT_PAGES);
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->dev->nr_page_free), EVICT_PAGES);
-
-	/* The process sees its data, now in system RAM. */
-	for (i = 0; i < EVICT_PAGES; i++) {
-		KUNIT_ASSERT_EQ(test, copy_from_user(&word,
-						     (void __user *)(addr + i * PAGE_SIZE),
-						     sizeof(word)), 0);
-		KUNIT_EXPECT_EQ_MSG(test, word, 0x5eed0000 + i, "page %lu", i);
-	}
+	expect_process_data(test, addr);
 }
 
 static void pgmap_alloc_evict_from_process(struct kunit *test)
@@ -2164,6 +2237,332 @@ static void pgmap_alloc_evict_from_process(struct kunit *test)
 static void pgmap_alloc_evict_copy_fails(struct kunit *test)
 {
 	evict_from_process(test, true);
+}
+
+/*
+ * Removal of a pgmap whose pages a process maps, with a second pgmap in the
+ * pool: the pages move device to device while the other pgmap has room
+ * (to RAM if @refuse_device), the pgmap leaves the pool through ->release,
+ * and the data is whole wherever it went.
+ */
+static void remove_from_process(struct kunit *test, bool refuse_device)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long addr, nr_left = 1;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->dev2 = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	addr = process_on_device(test, ctx);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev2->pgmap), 0);
+
+	ctx->refuse_device = refuse_device;
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, nr_left, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 1);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->released, &ctx->dev->pgmap);
+	KUNIT_EXPECT_NULL(test, ctx->dev->pgmap.allocator);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->dev->nr_page_free), EVICT_PAGES);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), EVICT_POOL_PAGES);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, EVICT_PAGES);
+	if (refuse_device) {
+		/* Each page was offered a device page once, then RAM. */
+		KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, 0);
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES);
+	} else {
+		KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, EVICT_PAGES);
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa),
+				EVICT_POOL_PAGES - EVICT_PAGES);
+		/* From the second pgmap to RAM: the words went with the pages. */
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(ctx->pa, &ctx->dev2->pgmap, &nr_left), 0);
+	}
+	expect_process_data(test, addr);
+	/* The pgmap is the driver's again: another pool may take it. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 2 * EVICT_POOL_PAGES);
+}
+
+static void pgmap_alloc_remove_moves_inside_device(struct kunit *test)
+{
+	remove_from_process(test, false);
+}
+
+/* A driver that cannot copy device to device: removal uses system RAM. */
+static void pgmap_alloc_remove_to_ram(struct kunit *test)
+{
+	remove_from_process(test, true);
+}
+
+/* With no second pgmap, the pages go to RAM; then the pool is empty. */
+static void pgmap_alloc_remove_last_pgmap(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long addr, nr_left = 1;
+	struct folio *folio;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	addr = process_on_device(test, ctx);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, nr_left, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 1);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 0);
+	folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-ENOMEM));
+	expect_process_data(test, addr);
+}
+
+/*
+ * Removal racing allocations and hand-backs on every CPU: a pgmap leaves
+ * and comes back many times while threads allocate and free. No page is
+ * handed out twice, ->release finds no page of its pgmap in service, and
+ * every page is back at the end.
+ */
+#define REMOVE_RACE_ROUNDS	30
+
+struct remove_race_ctx {
+	struct pgmap_alloc *pa;
+	struct pgmap_kunit_dev *dev, *dev2;
+	unsigned long *shadow;		/* pages in service, @dev's then @dev2's */
+	atomic_long_t twice, errors, allocated, in_service_at_release, copied;
+	atomic_t released;
+	bool stop;
+};
+
+static unsigned long race_index(struct remove_race_ctx *ctx, struct page *page)
+{
+	return page_pgmap_offset(page) +
+		(page->pgmap == &ctx->dev->pgmap ? 0 : EVICT_POOL_PAGES);
+}
+
+static void race_allocate(void *arg, unsigned int i)
+{
+	struct remove_race_ctx *ctx = arg;
+	struct folio *folio;
+
+	while (!READ_ONCE(ctx->stop)) {
+		folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+		if (IS_ERR(folio)) {
+			atomic_long_inc(&ctx->errors);
+			continue;
+		}
+		atomic_long_inc(&ctx->allocated);
+		if (test_and_set_bit(race_index(ctx, &folio->page), ctx->shadow))
+			atomic_long_inc(&ctx->twice);
+		udelay(5);
+		clear_bit(race_index(ctx, &folio->page), ctx->shadow);
+		put_page_folio(&folio->page);
+		cond_resched();
+	}
+}
+
+static void race_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap, void *data)
+{
+	struct remove_race_ctx *ctx = data;
+	unsigned long i;
+
+	for (i = 0; i < EVICT_POOL_PAGES; i++)
+		if (page_ref_count(pfn_to_page(PHYS_PFN(pgmap->range.start) + i)))
+			atomic_long_inc(&ctx->in_service_at_release);
+	atomic_inc(&ctx->released);
+}
+
+/* No process maps the threads' pages: nothing is ever copied. */
+static int race_copy(struct pgmap_alloc *pa, struct page **dst,
+		     struct page **src, unsigned long nr, void *data)
+{
+	struct remove_race_ctx *ctx = data;
+
+	atomic_long_add(nr, &ctx->copied);
+	return -EIO;
+}
+
+static const struct pgmap_alloc_ops race_ops = {
+	.copy = race_copy,
+	.release = race_release,
+};
+
+static void pgmap_alloc_remove_while_allocating(struct kunit *test)
+{
+	struct remove_race_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct pgmap_kunit_threads *threads;
+	int round, removed = 0, busy = 0, ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	pgmap_kunit_need_cpus(test, 2, "to allocate on one while another removes");
+	ctx->shadow = kunit_kcalloc(test, BITS_TO_LONGS(2 * EVICT_POOL_PAGES), sizeof(long),
+				    GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->shadow);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->dev2 = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = evicting_pool(test, ctx->dev, &race_ops, ctx);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev2->pgmap), 0);
+
+	threads = pgmap_kunit_start_threads(test, num_online_cpus(), race_allocate, ctx);
+	for (round = 0; round < REMOVE_RACE_ROUNDS; round++) {
+		ret = pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev2->pgmap, NULL);
+		if (ret == -EBUSY) {
+			busy++;
+			continue;
+		}
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		if (ret)
+			break;
+		removed++;
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev2->pgmap), 0);
+	}
+	WRITE_ONCE(ctx->stop, true);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
+	kunit_info(test, "%d removals, %d refused busy, %ld allocations\n", removed, busy,
+		   atomic_long_read(&ctx->allocated));
+	KUNIT_EXPECT_GT(test, removed, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), removed);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->in_service_at_release), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->copied), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->twice), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->allocated), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), pgmap_alloc_size(ctx->pa));
+}
+
+/*
+ * The teardown order: destroy first, pages still in service and mapped.
+ * With a copy callback, destroy evicts them and releases every pgmap,
+ * without a warning; the process keeps its data.
+ */
+static void pgmap_alloc_destroy_evicts(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long addr, warnings;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->dev2 = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = pgmap_alloc_create(test->name, &copy_from_device_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+	addr = process_on_device(test, ctx);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev2->pgmap), 0);
+
+	warnings = pgmap_kunit_nr_warnings();
+	pgmap_alloc_destroy(ctx->pa);
+	ctx->pa = NULL;
+	KUNIT_EXPECT_EQ(test, pgmap_kunit_nr_warnings(), warnings);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, EVICT_PAGES);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 2);
+	KUNIT_EXPECT_NULL(test, ctx->dev->pgmap.allocator);
+	KUNIT_EXPECT_NULL(test, ctx->dev2->pgmap.allocator);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->dev->nr_page_free), EVICT_PAGES);
+	expect_process_data(test, addr);
+}
+
+/*
+ * A page the driver holds cannot move: the removal fails, says how many
+ * pages stayed, and the pgmap goes on handing out pages. Without a copy
+ * callback the removal does not even try.
+ */
+static void remove_held_page(struct kunit *test, bool can_copy)
+{
+	static const unsigned long one[] = { 512 };
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long nr_left = 0;
+	struct folio *held, *folio;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = pgmap_kunit_create(test, 1, one);
+	ctx->pa = evicting_pool(test, ctx->dev, can_copy ? &copy_from_device_ops : NULL, ctx);
+	held = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(held));
+	folio_unlock(held);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, &nr_left),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, nr_left, 1);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 0);
+	KUNIT_EXPECT_NOT_NULL(test, ctx->dev->pgmap.allocator);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 512);
+	/* Still in service: it hands out pages again. */
+	folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_PTR_EQ(test, folio->page.pgmap, &ctx->dev->pgmap);
+	put_page_folio(&folio->page);
+	folio_put(held);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, can_copy ? 1 : 0);
+	KUNIT_EXPECT_NULL(test, ctx->dev->pgmap.allocator);
+}
+
+static void pgmap_alloc_remove_held_page(struct kunit *test)
+{
+	remove_held_page(test, true);
+}
+
+static void pgmap_alloc_remove_without_copy(struct kunit *test)
+{
+	remove_held_page(test, false);
+}
+
+/*
+ * A page of the pgmap sits in another CPU's cache when the removal starts:
+ * the removal takes it back, and that CPU never hands it out again (with
+ * KASAN, a cache that kept it would be reported touching the freed chunk).
+ */
+struct cached_remove_ctx {
+	struct pgmap_alloc *pa;
+	struct pgmap_kunit_dev *dev, *dev2;
+	struct completion cached, removed;
+	unsigned long nr_from_removed;
+	int error;
+};
+
+static void cache_then_allocate(void *arg, unsigned int i)
+{
+	struct cached_remove_ctx *ctx = arg;
+	struct folio *folio;
+	int n;
+
+	ctx->error = alloc_and_put_folio(ctx->pa);
+	complete(&ctx->cached);
+	wait_for_completion(&ctx->removed);
+	for (n = 0; n < 64 && !ctx->error; n++) {
+		folio = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+		if (IS_ERR(folio)) {
+			ctx->error = PTR_ERR(folio);
+			break;
+		}
+		ctx->nr_from_removed += folio->page.pgmap == &ctx->dev->pgmap;
+		put_page_folio(&folio->page);
+	}
+}
+
+static void pgmap_alloc_remove_cached_elsewhere(struct kunit *test)
+{
+	struct cached_remove_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct pgmap_kunit_threads *threads;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	init_completion(&ctx->cached);
+	init_completion(&ctx->removed);
+	ctx->dev2 = one_range(test, 512);
+	ctx->dev = one_range(test, 512);
+	ctx->pa = pool_on(test, ctx->dev2);
+	/* Added last, so searched first: the cached page is of @dev. */
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_add_pgmap(ctx->pa, &ctx->dev->pgmap), 0);
+	/* The thread's CPU caches the page whether or not we run there too. */
+	threads = pgmap_kunit_start_threads(test, 1, cache_then_allocate, ctx);
+	wait_for_completion(&ctx->cached);
+	KUNIT_ASSERT_EQ(test, ctx->error, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), 1024);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, NULL), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), 512);
+	complete_all(&ctx->removed);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_threads_done(threads, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, ctx->error, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_from_removed, 0);
 }
 
 /* Stress: random ranges of mixed orders from every CPU at once. */
@@ -2334,6 +2733,14 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_evict_leaves_driver_pages),
 	KUNIT_CASE(pgmap_alloc_evict_from_process),
 	KUNIT_CASE(pgmap_alloc_evict_copy_fails),
+	KUNIT_CASE(pgmap_alloc_remove_moves_inside_device),
+	KUNIT_CASE(pgmap_alloc_remove_to_ram),
+	KUNIT_CASE(pgmap_alloc_remove_last_pgmap),
+	KUNIT_CASE(pgmap_alloc_remove_held_page),
+	KUNIT_CASE(pgmap_alloc_remove_without_copy),
+	KUNIT_CASE(pgmap_alloc_remove_cached_elsewhere),
+	KUNIT_CASE(pgmap_alloc_destroy_evicts),
+	KUNIT_CASE_SLOW(pgmap_alloc_remove_while_allocating),
 	{}
 };
 

@@ -30,7 +30,7 @@ debug_guest() {
 		fail 1 "the $name kernel does not build: see $LOGS/build-$name.log"
 		return
 	fi
-	files=("$out/lib/tests/pgmap_kunit_tests.ko")
+	files=("$out/lib/tests/genalloc_kunit.ko" "$out/lib/tests/pgmap_kunit_tests.ko")
 	if [ -n "$full" ]; then
 		"$TOP/scripts/build-userspace.sh" "$out"
 		files+=("$out/samples/pgmap_alloc/pgmap_alloc_sample.ko" "$out/lib/test_hmm.ko"

@@ -20,11 +20,12 @@ for f in failslab fail_page_alloc; do
 done
 echo "== kunit begin"
 dmesg -c >/dev/null
+insmod /genalloc_kunit.ko
 insmod /pgmap_kunit_tests.ko
 # The console shows warnings only; KUnit's report is at info level.
 dmesg -c
 echo "== kunit end"
-rmmod pgmap_kunit_tests
+rmmod pgmap_kunit_tests genalloc_kunit
 
 if [ -f /pgmap_alloc_sample.ko ]; then
 	# The demo ends by unloading the module; if it stopped early, we do.

@@ -66,6 +66,19 @@ TRACE_EVENT(pgmap_alloc_evict,
 		      __entry->pa, __entry->pgmap, __entry->nr_left)
 );
 
+TRACE_EVENT(pgmap_alloc_remove,
+	    TP_PROTO(const void *pa, const void *pgmap, unsigned long nr_pages),
+	    TP_ARGS(pa, pgmap, nr_pages),
+	    TP_STRUCT__entry(__field(const void *, pa)
+			     __field(const void *, pgmap)
+			     __field(unsigned long, nr_pages)),
+	    TP_fast_assign(__entry->pa = pa;
+			   __entry->pgmap = pgmap;
+			   __entry->nr_pages = nr_pages;),
+	    TP_printk("pool=%p pgmap=%p nr_pages=%lu",
+		      __entry->pa, __entry->pgmap, __entry->nr_pages)
+);
+
 #endif /* _TRACE_PGMAP_ALLOC_H */
 
 #include <trace/define_trace.h>
