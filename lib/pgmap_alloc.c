@@ -82,6 +82,7 @@
 #include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
@@ -133,6 +134,14 @@
  * a worker that can sleep.
  */
 #define PGMAP_ALLOC_UNDO_SPINS	1000
+
+/*
+ * A pgmap of a growing pool that has been entirely free this long goes back
+ * to the driver, unless pgmap_alloc_set_idle() says otherwise: long enough
+ * that a bursty workload keeps its pgmaps from one burst to the next, as
+ * xe's drm_pagemap keeps its pagemap for about five seconds.
+ */
+#define PGMAP_ALLOC_IDLE_MS	5000
 
 /* Pages eviction migrates at a time: one pageblock, 20 KiB of arrays. */
 #define PGMAP_ALLOC_EVICT_BATCH	512
@@ -194,6 +203,12 @@ struct pgmap_alloc {
 	 */
 	atomic_long_t nr_failed;
 	atomic_long_t nr_removed;	/* pgmaps taken out of the pool */
+	/* Giving idle pgmaps back, for pools with ->grow */
+	u32 idle_ms;			/* 0: only under memory pressure */
+	unsigned long min_pages;	/* never shrink below this */
+	bool shrink_now;		/* the shrinker asked: no idle time */
+	struct delayed_work idle_work;
+	struct shrinker *shrinker;
 	struct dentry *debugfs;
 };
 
@@ -209,6 +224,9 @@ struct pgmap_alloc_chunk {
 	unsigned long *reserved;	/* pages reserved by the pool */
 	/* Hands out no page: pgmap_alloc_remove_pgmap() is taking it out */
 	bool removing;
+	/* Cached and in service: 0 when the pgmap could leave the pool */
+	atomic_long_t nr_reserved;
+	unsigned long idle_since;	/* jiffies when @nr_reserved fell to 0 */
 };
 
 /*
@@ -463,6 +481,24 @@ static void pgmap_alloc_free_bits(struct pgmap_alloc_chunk *chunk,
 		WRITE_ONCE(chunk->top, offset + nr_pages);
 }
 
+static void pgmap_alloc_idle_work(struct work_struct *work);
+
+/*
+ * The last page of @chunk went back to the gen_pool: start its idle time,
+ * and have a growing pool look at it once that is over. From any context.
+ */
+static void pgmap_alloc_chunk_idle(struct pgmap_alloc_chunk *chunk)
+{
+	struct pgmap_alloc *pa = chunk->pa;
+	u32 idle_ms = READ_ONCE(pa->idle_ms);
+
+	WRITE_ONCE(chunk->idle_since, jiffies);
+	/* Pending means armed for an earlier pgmap, which re-arms it. */
+	if (pa->ops && pa->ops->grow && idle_ms && !delayed_work_pending(&pa->idle_work))
+		queue_delayed_work(pgmap_alloc_wq, &pa->idle_work,
+				   msecs_to_jiffies(idle_ms));
+}
+
 /* Give a reserved page back to the gen_pool, unless it is not reserved. */
 static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 				  pgoff_t offset)
@@ -471,6 +507,8 @@ static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 	if (WARN_ON_ONCE(!test_and_clear_bit(offset, chunk->reserved)))
 		return;
 	pgmap_alloc_free_bits(chunk, offset, 1);
+	if (atomic_long_dec_and_test(&chunk->nr_reserved))
+		pgmap_alloc_chunk_idle(chunk);
 }
 
 static void pgmap_alloc_count_failure(struct pgmap_alloc *pa,
@@ -736,6 +774,7 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 	if (!addr)
 		return NULL;
 	*offset = addr - chunk->base;
+	atomic_long_add(nr_pages, &chunk->nr_reserved);
 	for (i = 0; i < nr_pages; i++)
 		set_bit(*offset + i, chunk->reserved);
 	return chunk;
@@ -1163,6 +1202,64 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pgmap_alloc_stats);
 
+/* === Shrinker: free pgmaps of growing pools under memory pressure ======= */
+
+/* Memmap pages that removing the free pgmaps of the pool would give back. */
+static unsigned long pgmap_alloc_shrink_count(struct shrinker *shrinker,
+					      struct shrink_control *sc)
+{
+	struct pgmap_alloc *pa = shrinker->private_data;
+	unsigned long size = 0, free = 0;
+	struct gen_pool_chunk *gchunk;
+
+	/* gen_pool frees a chunk after a grace period: walk under RCU. */
+	rcu_read_lock();
+	list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
+		struct pgmap_alloc_chunk *chunk = gchunk->owner;
+
+		size += chunk->nr_pages;
+		if (!READ_ONCE(chunk->removing) && !atomic_long_read(&chunk->nr_reserved))
+			free += chunk->nr_pages;
+	}
+	rcu_read_unlock();
+	/* An estimate of what @min_pages keeps */
+	free = min(free, size - min(size, READ_ONCE(pa->min_pages)));
+	free = free * sizeof(struct page) >> PAGE_SHIFT;
+	return free ?: SHRINK_EMPTY;
+}
+
+static unsigned long pgmap_alloc_shrink_scan(struct shrinker *shrinker,
+					     struct shrink_control *sc)
+{
+	struct pgmap_alloc *pa = shrinker->private_data;
+
+	WRITE_ONCE(pa->shrink_now, true);
+	mod_delayed_work(pgmap_alloc_wq, &pa->idle_work, 0);
+	/* Nothing freed here and now: see pgmap_alloc_idle_work(). */
+	return SHRINK_STOP;
+}
+
+/*
+ * A growing pool gives its free pgmaps back under memory pressure; a pool
+ * that cannot grow keeps them. Returns 0 or -ENOMEM.
+ */
+static int pgmap_alloc_add_shrinker(struct pgmap_alloc *pa)
+{
+	if (!pa->ops || !pa->ops->grow)
+		return 0;
+	pa->shrinker = shrinker_alloc(0, "pgmap_alloc-%s", pa->name);
+	if (!pa->shrinker)
+		return -ENOMEM;
+	pa->shrinker->count_objects = pgmap_alloc_shrink_count;
+	pa->shrinker->scan_objects = pgmap_alloc_shrink_scan;
+	pa->shrinker->private_data = pa;
+	/* Each pgmap is worth many objects: ask for a scan whatever the count. */
+	pa->shrinker->batch = 1;
+	pa->shrinker->seeks = 0;
+	shrinker_register(pa->shrinker);
+	return 0;
+}
+
 /* === Lifetime: create, add pgmaps, destroy, walk ========================== */
 
 /*
@@ -1238,9 +1335,21 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	init_llist_head(&pa->parked);
 	INIT_WORK(&pa->parked_work, pgmap_alloc_parked_work);
 	pa->next_base = MAX_ORDER_NR_PAGES;
+	pa->idle_ms = PGMAP_ALLOC_IDLE_MS;
+	pa->min_pages = 1;
+	INIT_DELAYED_WORK(&pa->idle_work, pgmap_alloc_idle_work);
+	if (pgmap_alloc_add_shrinker(pa)) {
+		cpuhp_state_remove_instance_nocalls(pgmap_alloc_cpuhp_state,
+						    &pa->cpuhp_node);
+		goto fail;
+	}
 	pa->debugfs = pgmap_alloc_debugfs_dir(pa->name);
 	debugfs_create_file("stats", 0444, pa->debugfs, pa,
 			    &pgmap_alloc_stats_fops);
+	if (pa->shrinker) {
+		debugfs_create_u32("idle_ms", 0644, pa->debugfs, &pa->idle_ms);
+		debugfs_create_ulong("min_pages", 0644, pa->debugfs, &pa->min_pages);
+	}
 	return pa;
 
 fail:
@@ -1322,6 +1431,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk->pgmap = pgmap;
 	chunk->nr_pages = nr_pages;
 	chunk->top = nr_pages;
+	chunk->idle_since = jiffies;
 	/* ZONE_DEVICE implies a virtual memmap: one range's pages are contiguous */
 	if (pgmap->nr_range == 1)
 		chunk->first_page = pfn_to_page(PHYS_PFN(pgmap->range.start));
@@ -1444,7 +1554,9 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	synchronize_rcu();
 	wait_var_event(&pa->nr_waiters, !atomic_read(&pa->nr_waiters));
 	flush_work(&pa->parked_work);
-	/* A removal that runs sees @dead only if it had not started. */
+	/* No shrinker scan queues a removal after this... */
+	shrinker_free(pa->shrinker);
+	/* ...and one that runs sees @dead only if it had not started. */
 	mutex_lock(&pa->remove_lock);
 	mutex_unlock(&pa->remove_lock);
 
@@ -1472,6 +1584,8 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	/* Nothing can fill a cache any more: stop the idle drains. */
 	for_each_possible_cpu(cpu)
 		cancel_delayed_work_sync(&per_cpu_ptr(pa->cache, cpu)->drain_work);
+	/* Nor can a page go back and arm this; it finds @dead anyway. */
+	cancel_delayed_work_sync(&pa->idle_work);
 	list_for_each_entry_safe(chunk, next, &pa->chunks, node) {
 		if (pa->ops && pa->ops->release)
 			pa->ops->release(pa, chunk->pgmap, pa->data);
@@ -1810,19 +1924,27 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_evict);
 /* Pages of @chunk reserved by the pool: in service, once caches are empty. */
 static unsigned long pgmap_alloc_chunk_in_use(struct pgmap_alloc_chunk *chunk)
 {
-	return bitmap_weight(chunk->reserved, chunk->nr_pages);
+	return atomic_long_read(&chunk->nr_reserved);
 }
+
+enum pgmap_alloc_remove_reason {
+	PGMAP_ALLOC_REMOVED_BY_DRIVER,
+	PGMAP_ALLOC_REMOVED_IDLE,
+	PGMAP_ALLOC_REMOVED_BY_SHRINKER,
+};
 
 /*
  * Take @chunk, already marked @removing, out of the pool: empty it (moving
  * its pages in service out if the pool can copy), take it out of the
  * gen_pool and the chunk list, and give the pgmap back to the driver.
- * Called with @remove_lock held. On failure the chunk is left marked; the
- * caller unmarks it.
+ * Only the driver's own removals move pages: an idle pgmap that was put
+ * back into use meanwhile stays. Called with @remove_lock held. On failure
+ * the chunk is left marked; the caller unmarks it.
  */
 static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
 				struct pgmap_alloc_chunk *chunk,
-				bool to_device, unsigned long *nr_left)
+				enum pgmap_alloc_remove_reason reason,
+				unsigned long *nr_left)
 {
 	struct dev_pagemap *pgmap = chunk->pgmap;
 	int ret;
@@ -1839,12 +1961,12 @@ static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
 
 	*nr_left = pgmap_alloc_chunk_in_use(chunk);
 	if (*nr_left) {
-		if (!pa->ops || !pa->ops->copy)
+		if (reason != PGMAP_ALLOC_REMOVED_BY_DRIVER || !pa->ops || !pa->ops->copy)
 			return -EBUSY;
 		/* Keeps the memmap: memunmap_pages() waits for this reference. */
 		if (!percpu_ref_tryget(&pgmap->ref))
 			return -ENODEV;
-		ret = pgmap_alloc_move_out(pa, pgmap, to_device, nr_left);
+		ret = pgmap_alloc_move_out(pa, pgmap, true, nr_left);
 		percpu_ref_put(&pgmap->ref);
 		if (ret)
 			return ret;
@@ -1863,7 +1985,7 @@ static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
 	/* Hand-backs that still saw the chunk are done after this. */
 	synchronize_rcu();
 	atomic_long_inc(&pa->nr_removed);
-	trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages);
+	trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages, reason);
 	kvfree(chunk->reserved);
 	kfree(chunk);
 	if (pa->ops && pa->ops->release)
@@ -1945,7 +2067,7 @@ int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		goto unlock;
 
 	WRITE_ONCE(pa->remove_task, current);
-	ret = pgmap_alloc_take_out(pa, chunk, true, &left);
+	ret = pgmap_alloc_take_out(pa, chunk, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
 	WRITE_ONCE(pa->remove_task, NULL);
 	if (ret)
 		WRITE_ONCE(chunk->removing, false);
@@ -1956,6 +2078,114 @@ unlock:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_remove_pgmap);
+
+/* === Giving idle pgmaps back: a memmap that follows use ================== */
+
+/*
+ * The pgmap to give back now, marked @removing, or NULL: a pgmap of a
+ * growing pool with no page reserved, idle for @delay (any if @shrink), and
+ * whose removal keeps @min_pages in the pool. The newest first, so that
+ * the pgmaps a pool started with stay. Sets *@next to the jiffies when the
+ * next one comes of age, if that is earlier.
+ */
+static struct pgmap_alloc_chunk *pgmap_alloc_pick_idle(struct pgmap_alloc *pa,
+							bool shrink,
+							unsigned long delay,
+							unsigned long *next)
+{
+	struct pgmap_alloc_chunk *chunk, *found = NULL;
+	unsigned long size, due;
+
+	mutex_lock(&pa->lock);
+	if (pa->dead || (!shrink && !delay))
+		goto unlock;
+	size = gen_pool_size(pa->pool);
+	list_for_each_entry_reverse(chunk, &pa->chunks, node) {
+		if (chunk->removing || atomic_long_read(&chunk->nr_reserved) ||
+		    size < chunk->nr_pages + READ_ONCE(pa->min_pages))
+			continue;
+		due = READ_ONCE(chunk->idle_since) + delay;
+		if (!shrink && time_before(jiffies, due)) {
+			if (!*next || time_before(due, *next))
+				*next = due;
+			continue;
+		}
+		WRITE_ONCE(chunk->removing, true);
+		found = chunk;
+		break;
+	}
+unlock:
+	mutex_unlock(&pa->lock);
+	return found;
+}
+
+/*
+ * Give back the pgmaps that have been idle long enough, or, when the
+ * shrinker asked, every free one; then wait for the next to come of age.
+ * Removing a pgmap unmaps memory (memunmap_pages() in ->release takes the
+ * memory hotplug lock, whose holders allocate), which reclaim must not wait
+ * for: so the shrinker only queues this.
+ */
+static void pgmap_alloc_idle_work(struct work_struct *work)
+{
+	struct pgmap_alloc *pa = container_of(to_delayed_work(work),
+					      struct pgmap_alloc, idle_work);
+	unsigned long delay = msecs_to_jiffies(READ_ONCE(pa->idle_ms));
+	bool shrink = xchg(&pa->shrink_now, false);
+	enum pgmap_alloc_remove_reason reason;
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long next = 0, nr_left;
+	size_t tries;
+
+	reason = shrink ? PGMAP_ALLOC_REMOVED_BY_SHRINKER : PGMAP_ALLOC_REMOVED_IDLE;
+	mutex_lock(&pa->remove_lock);
+	/* A pgmap put back into use meanwhile is not tried twice. */
+	for (tries = list_count_nodes(&pa->chunks); tries; tries--) {
+		chunk = pgmap_alloc_pick_idle(pa, shrink, delay, &next);
+		if (!chunk)
+			break;
+		WRITE_ONCE(pa->remove_task, current);
+		if (pgmap_alloc_take_out(pa, chunk, reason, &nr_left))
+			WRITE_ONCE(chunk->removing, false);
+		WRITE_ONCE(pa->remove_task, NULL);
+	}
+	mutex_unlock(&pa->remove_lock);
+	if (next)
+		queue_delayed_work(pgmap_alloc_wq, &pa->idle_work,
+				   time_after(next, jiffies) ? next - jiffies : 0);
+}
+
+/**
+ * pgmap_alloc_set_idle() - Set when a growing pool gives pgmaps back.
+ * @pa: A pool with &pgmap_alloc_ops.grow.
+ * @idle_ms: A pgmap that has been entirely free (no page in service or
+ *	cached) for this long is removed as by pgmap_alloc_remove_pgmap(),
+ *	and &pgmap_alloc_ops.release unmaps it; 0 to remove pgmaps only under
+ *	memory pressure. The default is 5000 ms.
+ * @min_pages: The pool never shrinks below this many pages; the default, 1,
+ *	keeps at least one pgmap.
+ *
+ * A growing pool follows its use: it grows a pgmap at a time when full, and
+ * gives back a pgmap that stayed free for @idle_ms, or at once when the
+ * kernel runs short of memory (its shrinker), so that the memmap of device
+ * memory (64 bytes per 4 KiB page) is mapped only while it is used. The
+ * idle time is the hysteresis: a pgmap that is used again within it stays.
+ * Both values are also in debugfs, as idle_ms and min_pages.
+ *
+ * Context: Any context.
+ */
+void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
+			  unsigned long min_pages)
+{
+	if (WARN_ON_ONCE(!pa))
+		return;
+	WRITE_ONCE(pa->idle_ms, idle_ms);
+	WRITE_ONCE(pa->min_pages, min_pages);
+	/* A pgmap already idle is looked at under the new rules. */
+	if (pa->ops && pa->ops->grow)
+		mod_delayed_work(pgmap_alloc_wq, &pa->idle_work, 0);
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_set_idle);
 
 /* === Managed (devm) ======================================================= */
 

@@ -80,6 +80,8 @@ int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		      unsigned long *nr_left);
 int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			     unsigned long *nr_left);
+void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
+			  unsigned long min_pages);
 
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp);

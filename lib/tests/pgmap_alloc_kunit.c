@@ -14,6 +14,7 @@
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
 #include <linux/prandom.h>
+#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -2565,6 +2566,230 @@ static void pgmap_alloc_remove_cached_elsewhere(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->nr_from_removed, 0);
 }
 
+/*
+ * A growing pool whose memmap follows use: ->grow adds one of a few spare
+ * pgmaps, ->release takes it back as spare. The pgmaps a burst added go
+ * back after the idle time, down to the minimum.
+ */
+#define IDLE_SPARES	6
+#define IDLE_PGMAP_PAGES	512
+
+struct idle_ctx {
+	struct pgmap_alloc *pa;
+	struct pgmap_kunit_dev *devs[IDLE_SPARES];
+	spinlock_t lock;
+	unsigned long in_pool;		/* bit i: devs[i] is in the pool */
+	atomic_t grown, released;
+	atomic_long_t in_service_at_release;
+	/* For the churn: pages in service, by spare and offset */
+	unsigned long *shadow;
+	atomic_long_t twice, errors, allocated;
+	unsigned int max_held;
+	bool stop;
+};
+
+static int idle_grow(struct pgmap_alloc *pa, void *data)
+{
+	struct idle_ctx *ctx = data;
+	int i, ret;
+
+	spin_lock(&ctx->lock);
+	i = find_first_zero_bit(&ctx->in_pool, IDLE_SPARES);
+	if (i < IDLE_SPARES)
+		__set_bit(i, &ctx->in_pool);
+	spin_unlock(&ctx->lock);
+	if (i >= IDLE_SPARES)
+		return -ENOMEM;
+	ret = pgmap_alloc_add_pgmap(pa, &ctx->devs[i]->pgmap);
+	if (ret) {
+		spin_lock(&ctx->lock);
+		__clear_bit(i, &ctx->in_pool);
+		spin_unlock(&ctx->lock);
+		return ret;
+	}
+	atomic_inc(&ctx->grown);
+	return 0;
+}
+
+static int idle_index(struct idle_ctx *ctx, struct dev_pagemap *pgmap)
+{
+	int i;
+
+	for (i = 0; i < IDLE_SPARES; i++)
+		if (&ctx->devs[i]->pgmap == pgmap)
+			return i;
+	return -1;
+}
+
+static void idle_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap, void *data)
+{
+	struct idle_ctx *ctx = data;
+	unsigned long i, pfn = PHYS_PFN(pgmap->range.start);
+
+	for (i = 0; i < IDLE_PGMAP_PAGES; i++)
+		if (page_ref_count(pfn_to_page(pfn + i)))
+			atomic_long_inc(&ctx->in_service_at_release);
+	spin_lock(&ctx->lock);
+	__clear_bit(idle_index(ctx, pgmap), &ctx->in_pool);
+	spin_unlock(&ctx->lock);
+	atomic_inc(&ctx->released);
+}
+
+static const struct pgmap_alloc_ops idle_ops = {
+	.grow = idle_grow,
+	.release = idle_release,
+};
+
+static struct idle_ctx *idle_pool(struct kunit *test)
+{
+	struct idle_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	spin_lock_init(&ctx->lock);
+	for (i = 0; i < IDLE_SPARES; i++)
+		ctx->devs[i] = one_range(test, IDLE_PGMAP_PAGES);
+	ctx->pa = pgmap_alloc_create(test->name, &idle_ops, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, ctx->pa), 0);
+	return ctx;
+}
+
+/* Allocate @nr pages one at a time, growing the pool, then free them. */
+static void idle_burst(struct kunit *test, struct idle_ctx *ctx, unsigned long nr)
+{
+	struct folio **folios = kunit_kcalloc(test, nr, sizeof(*folios), GFP_KERNEL);
+	unsigned long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, folios);
+	for (i = 0; i < nr; i++) {
+		folios[i] = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+		KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(folios[i]), "page %lu", i);
+	}
+	for (i = 0; i < nr; i++)
+		put_page_folio(&folios[i]->page);
+	kunit_kfree(test, folios);
+}
+
+/* Whether the pool shrinks to @size pages within @ms. */
+static bool pool_size_becomes(struct pgmap_alloc *pa, unsigned long size, unsigned int ms)
+{
+	unsigned int waited;
+
+	for (waited = 0; pgmap_alloc_size(pa) != size && waited < ms; waited += 10)
+		msleep(10);
+	return pgmap_alloc_size(pa) == size;
+}
+
+static void pgmap_alloc_idle_gives_back(struct kunit *test)
+{
+	struct idle_ctx *ctx = idle_pool(test);
+
+	pgmap_alloc_set_idle(ctx->pa, 50, 1);
+	idle_burst(test, ctx, 3 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->grown), 3);
+	/* Down to one pgmap, the least that keeps min_pages */
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, IDLE_PGMAP_PAGES, 10000));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->in_service_at_release), 0);
+	/* The next burst grows the pool again. */
+	idle_burst(test, ctx, 2 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->grown), 4);
+}
+
+/*
+ * The minimum holds, however long the pool idles; an idle time of 0 keeps
+ * every pgmap until one is set again.
+ */
+static void pgmap_alloc_idle_keeps_minimum(struct kunit *test)
+{
+	struct idle_ctx *ctx = idle_pool(test);
+
+	pgmap_alloc_set_idle(ctx->pa, 0, 1);
+	idle_burst(test, ctx, 3 * IDLE_PGMAP_PAGES);
+	msleep(300);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 3 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 0);
+
+	pgmap_alloc_set_idle(ctx->pa, 10, 2 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, 2 * IDLE_PGMAP_PAGES, 10000));
+	msleep(300);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 2 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 1);
+}
+
+static unsigned long idle_shadow_index(struct idle_ctx *ctx, struct page *page)
+{
+	return idle_index(ctx, page->pgmap) * IDLE_PGMAP_PAGES + page_pgmap_offset(page);
+}
+
+static void idle_churn(void *arg, unsigned int thread)
+{
+	struct idle_ctx *ctx = arg;
+	struct folio **held = kcalloc(ctx->max_held, sizeof(*held), GFP_KERNEL);
+	unsigned int i, nr;
+
+	if (!held) {
+		atomic_long_inc(&ctx->errors);
+		return;
+	}
+	while (!READ_ONCE(ctx->stop)) {
+		nr = get_random_u32_below(ctx->max_held) + 1;
+		for (i = 0; i < nr; i++) {
+			held[i] = pgmap_alloc_folio(ctx->pa, 0, GFP_KERNEL);
+			if (IS_ERR(held[i])) {
+				atomic_long_inc(&ctx->errors);
+				break;
+			}
+			atomic_long_inc(&ctx->allocated);
+			if (test_and_set_bit(idle_shadow_index(ctx, &held[i]->page), ctx->shadow))
+				atomic_long_inc(&ctx->twice);
+		}
+		nr = i;
+		for (i = 0; i < nr; i++) {
+			clear_bit(idle_shadow_index(ctx, &held[i]->page), ctx->shadow);
+			put_page_folio(&held[i]->page);
+		}
+		/* Idle now and then, for the pool to give pgmaps back */
+		usleep_range(500, 3000);
+	}
+	kfree(held);
+}
+
+/*
+ * Bursts on every CPU while the pool gives idle pgmaps back after 1 ms:
+ * pgmaps come and go under the allocations. No page is handed out twice,
+ * none is in service when its pgmap is released, no allocation fails while
+ * spares are left, and every page comes back.
+ */
+static void pgmap_alloc_idle_churn(struct kunit *test)
+{
+	struct idle_ctx *ctx = idle_pool(test);
+	struct pgmap_kunit_threads *threads;
+	unsigned int nr_threads = num_online_cpus();
+
+	pgmap_kunit_need_cpus(test, 2, "to give pgmaps back while others allocate");
+	ctx->shadow = kunit_kcalloc(test, BITS_TO_LONGS(IDLE_SPARES * IDLE_PGMAP_PAGES),
+				    sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->shadow);
+	/* Room for all threads' pages even with one pgmap on its way out */
+	ctx->max_held = (IDLE_SPARES - 2) * IDLE_PGMAP_PAGES / nr_threads;
+	pgmap_alloc_set_idle(ctx->pa, 1, 1);
+	threads = pgmap_kunit_start_threads(test, nr_threads, idle_churn, ctx);
+	msleep(3000);
+	WRITE_ONCE(ctx->stop, true);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
+	kunit_info(test, "%d pgmaps grown, %d given back, %ld allocations\n",
+		   atomic_read(&ctx->grown), atomic_read(&ctx->released),
+		   atomic_long_read(&ctx->allocated));
+	KUNIT_EXPECT_GT(test, atomic_read(&ctx->released), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->twice), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->in_service_at_release), 0);
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, IDLE_PGMAP_PAGES, 10000));
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), pgmap_alloc_size(ctx->pa));
+}
+
 /* Stress: random ranges of mixed orders from every CPU at once. */
 #define STRESS_PAGES	1024
 #define STRESS_OPS	1000000
@@ -2741,6 +2966,9 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_remove_cached_elsewhere),
 	KUNIT_CASE(pgmap_alloc_destroy_evicts),
 	KUNIT_CASE_SLOW(pgmap_alloc_remove_while_allocating),
+	KUNIT_CASE(pgmap_alloc_idle_gives_back),
+	KUNIT_CASE(pgmap_alloc_idle_keeps_minimum),
+	KUNIT_CASE_SLOW(pgmap_alloc_idle_churn),
 	{}
 };
 

@@ -66,17 +66,23 @@ TRACE_EVENT(pgmap_alloc_evict,
 		      __entry->pa, __entry->pgmap, __entry->nr_left)
 );
 
+/* @reason: 0 the driver removed it, 1 it was idle, 2 the shrinker asked */
 TRACE_EVENT(pgmap_alloc_remove,
-	    TP_PROTO(const void *pa, const void *pgmap, unsigned long nr_pages),
-	    TP_ARGS(pa, pgmap, nr_pages),
+	    TP_PROTO(const void *pa, const void *pgmap, unsigned long nr_pages,
+		     int reason),
+	    TP_ARGS(pa, pgmap, nr_pages, reason),
 	    TP_STRUCT__entry(__field(const void *, pa)
 			     __field(const void *, pgmap)
-			     __field(unsigned long, nr_pages)),
+			     __field(unsigned long, nr_pages)
+			     __field(int, reason)),
 	    TP_fast_assign(__entry->pa = pa;
 			   __entry->pgmap = pgmap;
-			   __entry->nr_pages = nr_pages;),
-	    TP_printk("pool=%p pgmap=%p nr_pages=%lu",
-		      __entry->pa, __entry->pgmap, __entry->nr_pages)
+			   __entry->nr_pages = nr_pages;
+			   __entry->reason = reason;),
+	    TP_printk("pool=%p pgmap=%p nr_pages=%lu reason=%s",
+		      __entry->pa, __entry->pgmap, __entry->nr_pages,
+		      __print_symbolic(__entry->reason, { 0, "driver" },
+				       { 1, "idle" }, { 2, "shrinker" }))
 );
 
 #endif /* _TRACE_PGMAP_ALLOC_H */
