@@ -1752,6 +1752,9 @@ static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b
 			continue;
 		}
 		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		/* Writable where it was: no write fault on the copy */
+		if (b->src[i] & MIGRATE_PFN_WRITE)
+			b->dst[i] |= MIGRATE_PFN_WRITE;
 		b->src_pages[nr] = spage;
 		b->dst_pages[nr++] = dpage;
 	}
@@ -2078,6 +2081,82 @@ unlock:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_remove_pgmap);
+
+/* The next pgmap that pgmap_alloc_remove_all() marked, or NULL. */
+static struct pgmap_alloc_chunk *pgmap_alloc_next_marked(struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc_chunk *chunk, *found = NULL;
+
+	mutex_lock(&pa->lock);
+	list_for_each_entry(chunk, &pa->chunks, node) {
+		if (chunk->removing) {
+			found = chunk;
+			break;
+		}
+	}
+	mutex_unlock(&pa->lock);
+	return found;
+}
+
+/**
+ * pgmap_alloc_remove_all() - Take every pgmap out of a pool.
+ * @pa: The pool.
+ * @nr_left: If not NULL, set to the number of pages still in service in
+ *	the pgmaps that could not be removed, else 0.
+ *
+ * As pgmap_alloc_remove_pgmap() for each pgmap of @pa, all marked at once,
+ * so that pages in service go to system RAM rather than from one leaving
+ * pgmap to the next. The pool stays, empty, and a pool with
+ * &pgmap_alloc_ops.grow grows again on the next allocation: a device reset,
+ * or a driver that gives all of its device memory back while it is idle.
+ * pgmaps added meanwhile stay.
+ *
+ * Context: As for pgmap_alloc_remove_pgmap().
+ * Return: 0, or the last error of a pgmap that stayed, as for
+ * pgmap_alloc_remove_pgmap(); -ENODEV if @pa was destroyed; -EINVAL or
+ * -EDEADLK (warned about once) for a NULL @pa or a call from a walk
+ * callback or ->release.
+ */
+int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long left, total = 0;
+	int ret, error = 0;
+
+	if (nr_left)
+		*nr_left = 0;
+	if (WARN_ON_ONCE(!pa))
+		return -EINVAL;
+	ret = pgmap_alloc_may_remove(pa);
+	if (ret)
+		return ret;
+	might_sleep();
+
+	mutex_lock(&pa->remove_lock);
+	mutex_lock(&pa->lock);
+	if (pa->dead)
+		error = -ENODEV;
+	else
+		list_for_each_entry(chunk, &pa->chunks, node)
+			WRITE_ONCE(chunk->removing, true);
+	mutex_unlock(&pa->lock);
+	WRITE_ONCE(pa->remove_task, current);
+	/* Each either leaves the list or is unmarked: this ends. */
+	while ((chunk = pgmap_alloc_next_marked(pa))) {
+		ret = pgmap_alloc_take_out(pa, chunk, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
+		if (ret) {
+			WRITE_ONCE(chunk->removing, false);
+			total += left;
+			error = ret;
+		}
+	}
+	WRITE_ONCE(pa->remove_task, NULL);
+	mutex_unlock(&pa->remove_lock);
+	if (nr_left)
+		*nr_left = total;
+	return error;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_remove_all);
 
 /* === Giving idle pgmaps back: a memmap that follows use ================== */
 

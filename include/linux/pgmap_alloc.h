@@ -80,6 +80,7 @@ int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		      unsigned long *nr_left);
 int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			     unsigned long *nr_left);
+int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left);
 void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
 			  unsigned long min_pages);
 

@@ -2571,12 +2571,12 @@ static void pgmap_alloc_remove_cached_elsewhere(struct kunit *test)
  * pgmaps, ->release takes it back as spare. The pgmaps a burst added go
  * back after the idle time, down to the minimum.
  */
-#define IDLE_SPARES	6
-#define IDLE_PGMAP_PAGES	512
+#define FOLLOW_SPARES	6
+#define FOLLOW_PGMAP_PAGES	512
 
-struct idle_ctx {
+struct follow_ctx {
 	struct pgmap_alloc *pa;
-	struct pgmap_kunit_dev *devs[IDLE_SPARES];
+	struct pgmap_kunit_dev *devs[FOLLOW_SPARES];
 	spinlock_t lock;
 	unsigned long in_pool;		/* bit i: devs[i] is in the pool */
 	atomic_t grown, released;
@@ -2588,17 +2588,17 @@ struct idle_ctx {
 	bool stop;
 };
 
-static int idle_grow(struct pgmap_alloc *pa, void *data)
+static int follow_grow(struct pgmap_alloc *pa, void *data)
 {
-	struct idle_ctx *ctx = data;
+	struct follow_ctx *ctx = data;
 	int i, ret;
 
 	spin_lock(&ctx->lock);
-	i = find_first_zero_bit(&ctx->in_pool, IDLE_SPARES);
-	if (i < IDLE_SPARES)
+	i = find_first_zero_bit(&ctx->in_pool, FOLLOW_SPARES);
+	if (i < FOLLOW_SPARES)
 		__set_bit(i, &ctx->in_pool);
 	spin_unlock(&ctx->lock);
-	if (i >= IDLE_SPARES)
+	if (i >= FOLLOW_SPARES)
 		return -ENOMEM;
 	ret = pgmap_alloc_add_pgmap(pa, &ctx->devs[i]->pgmap);
 	if (ret) {
@@ -2611,52 +2611,52 @@ static int idle_grow(struct pgmap_alloc *pa, void *data)
 	return 0;
 }
 
-static int idle_index(struct idle_ctx *ctx, struct dev_pagemap *pgmap)
+static int follow_index(struct follow_ctx *ctx, struct dev_pagemap *pgmap)
 {
 	int i;
 
-	for (i = 0; i < IDLE_SPARES; i++)
+	for (i = 0; i < FOLLOW_SPARES; i++)
 		if (&ctx->devs[i]->pgmap == pgmap)
 			return i;
 	return -1;
 }
 
-static void idle_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap, void *data)
+static void follow_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap, void *data)
 {
-	struct idle_ctx *ctx = data;
+	struct follow_ctx *ctx = data;
 	unsigned long i, pfn = PHYS_PFN(pgmap->range.start);
 
-	for (i = 0; i < IDLE_PGMAP_PAGES; i++)
+	for (i = 0; i < FOLLOW_PGMAP_PAGES; i++)
 		if (page_ref_count(pfn_to_page(pfn + i)))
 			atomic_long_inc(&ctx->in_service_at_release);
 	spin_lock(&ctx->lock);
-	__clear_bit(idle_index(ctx, pgmap), &ctx->in_pool);
+	__clear_bit(follow_index(ctx, pgmap), &ctx->in_pool);
 	spin_unlock(&ctx->lock);
 	atomic_inc(&ctx->released);
 }
 
-static const struct pgmap_alloc_ops idle_ops = {
-	.grow = idle_grow,
-	.release = idle_release,
+static const struct pgmap_alloc_ops follow_ops = {
+	.grow = follow_grow,
+	.release = follow_release,
 };
 
-static struct idle_ctx *idle_pool(struct kunit *test)
+static struct follow_ctx *following_pool(struct kunit *test)
 {
-	struct idle_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct follow_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	spin_lock_init(&ctx->lock);
-	for (i = 0; i < IDLE_SPARES; i++)
-		ctx->devs[i] = one_range(test, IDLE_PGMAP_PAGES);
-	ctx->pa = pgmap_alloc_create(test->name, &idle_ops, ctx);
+	for (i = 0; i < FOLLOW_SPARES; i++)
+		ctx->devs[i] = one_range(test, FOLLOW_PGMAP_PAGES);
+	ctx->pa = pgmap_alloc_create(test->name, &follow_ops, ctx);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pa));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_pool, ctx->pa), 0);
 	return ctx;
 }
 
 /* Allocate @nr pages one at a time, growing the pool, then free them. */
-static void idle_burst(struct kunit *test, struct idle_ctx *ctx, unsigned long nr)
+static void follow_burst(struct kunit *test, struct follow_ctx *ctx, unsigned long nr)
 {
 	struct folio **folios = kunit_kcalloc(test, nr, sizeof(*folios), GFP_KERNEL);
 	unsigned long i;
@@ -2683,17 +2683,17 @@ static bool pool_size_becomes(struct pgmap_alloc *pa, unsigned long size, unsign
 
 static void pgmap_alloc_idle_gives_back(struct kunit *test)
 {
-	struct idle_ctx *ctx = idle_pool(test);
+	struct follow_ctx *ctx = following_pool(test);
 
 	pgmap_alloc_set_idle(ctx->pa, 50, 1);
-	idle_burst(test, ctx, 3 * IDLE_PGMAP_PAGES);
+	follow_burst(test, ctx, 3 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->grown), 3);
 	/* Down to one pgmap, the least that keeps min_pages */
-	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, IDLE_PGMAP_PAGES, 10000));
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, FOLLOW_PGMAP_PAGES, 10000));
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->in_service_at_release), 0);
 	/* The next burst grows the pool again. */
-	idle_burst(test, ctx, 2 * IDLE_PGMAP_PAGES);
+	follow_burst(test, ctx, 2 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->grown), 4);
 }
 
@@ -2703,29 +2703,29 @@ static void pgmap_alloc_idle_gives_back(struct kunit *test)
  */
 static void pgmap_alloc_idle_keeps_minimum(struct kunit *test)
 {
-	struct idle_ctx *ctx = idle_pool(test);
+	struct follow_ctx *ctx = following_pool(test);
 
 	pgmap_alloc_set_idle(ctx->pa, 0, 1);
-	idle_burst(test, ctx, 3 * IDLE_PGMAP_PAGES);
+	follow_burst(test, ctx, 3 * FOLLOW_PGMAP_PAGES);
 	msleep(300);
-	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 3 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 3 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 0);
 
-	pgmap_alloc_set_idle(ctx->pa, 10, 2 * IDLE_PGMAP_PAGES);
-	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, 2 * IDLE_PGMAP_PAGES, 10000));
+	pgmap_alloc_set_idle(ctx->pa, 10, 2 * FOLLOW_PGMAP_PAGES);
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, 2 * FOLLOW_PGMAP_PAGES, 10000));
 	msleep(300);
-	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 2 * IDLE_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 2 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 1);
 }
 
-static unsigned long idle_shadow_index(struct idle_ctx *ctx, struct page *page)
+static unsigned long follow_shadow_index(struct follow_ctx *ctx, struct page *page)
 {
-	return idle_index(ctx, page->pgmap) * IDLE_PGMAP_PAGES + page_pgmap_offset(page);
+	return follow_index(ctx, page->pgmap) * FOLLOW_PGMAP_PAGES + page_pgmap_offset(page);
 }
 
-static void idle_churn(void *arg, unsigned int thread)
+static void follow_churn(void *arg, unsigned int thread)
 {
-	struct idle_ctx *ctx = arg;
+	struct follow_ctx *ctx = arg;
 	struct folio **held = kcalloc(ctx->max_held, sizeof(*held), GFP_KERNEL);
 	unsigned int i, nr;
 
@@ -2742,12 +2742,12 @@ static void idle_churn(void *arg, unsigned int thread)
 				break;
 			}
 			atomic_long_inc(&ctx->allocated);
-			if (test_and_set_bit(idle_shadow_index(ctx, &held[i]->page), ctx->shadow))
+			if (test_and_set_bit(follow_shadow_index(ctx, &held[i]->page), ctx->shadow))
 				atomic_long_inc(&ctx->twice);
 		}
 		nr = i;
 		for (i = 0; i < nr; i++) {
-			clear_bit(idle_shadow_index(ctx, &held[i]->page), ctx->shadow);
+			clear_bit(follow_shadow_index(ctx, &held[i]->page), ctx->shadow);
 			put_page_folio(&held[i]->page);
 		}
 		/* Idle now and then, for the pool to give pgmaps back */
@@ -2764,18 +2764,18 @@ static void idle_churn(void *arg, unsigned int thread)
  */
 static void pgmap_alloc_idle_churn(struct kunit *test)
 {
-	struct idle_ctx *ctx = idle_pool(test);
+	struct follow_ctx *ctx = following_pool(test);
 	struct pgmap_kunit_threads *threads;
 	unsigned int nr_threads = num_online_cpus();
 
 	pgmap_kunit_need_cpus(test, 2, "to give pgmaps back while others allocate");
-	ctx->shadow = kunit_kcalloc(test, BITS_TO_LONGS(IDLE_SPARES * IDLE_PGMAP_PAGES),
+	ctx->shadow = kunit_kcalloc(test, BITS_TO_LONGS(FOLLOW_SPARES * FOLLOW_PGMAP_PAGES),
 				    sizeof(long), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->shadow);
 	/* Room for all threads' pages even with one pgmap on its way out */
-	ctx->max_held = (IDLE_SPARES - 2) * IDLE_PGMAP_PAGES / nr_threads;
+	ctx->max_held = (FOLLOW_SPARES - 2) * FOLLOW_PGMAP_PAGES / nr_threads;
 	pgmap_alloc_set_idle(ctx->pa, 1, 1);
-	threads = pgmap_kunit_start_threads(test, nr_threads, idle_churn, ctx);
+	threads = pgmap_kunit_start_threads(test, nr_threads, follow_churn, ctx);
 	msleep(3000);
 	WRITE_ONCE(ctx->stop, true);
 	KUNIT_EXPECT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
@@ -2786,7 +2786,7 @@ static void pgmap_alloc_idle_churn(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->twice), 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->in_service_at_release), 0);
-	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, IDLE_PGMAP_PAGES, 10000));
+	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, FOLLOW_PGMAP_PAGES, 10000));
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), pgmap_alloc_size(ctx->pa));
 }
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Demo of the pgmap_alloc sample driver: moves a buffer to device memory,
- * lets the CPU fault it back, and shows the pool's occupancy as it goes.
+ * lets the CPU fault it back, and shows the pool's occupancy as it goes;
+ * then shows the memmap following use: a burst maps pgmaps, idleness and
+ * memory pressure unmap them.
  *
  * The second half of this file is the demo's checks, which the project's
  * end-to-end tests run: bad input, a full device, a process killed while
@@ -21,12 +23,17 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pgmap_alloc_sample.h"
 
 #define DEVICE	"/dev/pgmap_alloc_sample"
-#define STATS	"/sys/kernel/debug/pgmap_alloc/sample/stats"
+#define POOL	"/sys/kernel/debug/pgmap_alloc/sample/"
+#define STATS	POOL "stats"
+#define DEVICE_MIB	"/sys/module/pgmap_alloc_sample/parameters/device_mib"
+/* What memremap_pages() maps at a time, and so what the sample grows by */
+#define PGMAP_PAGES	512
 
 static long page_size;
 static int checks, failures;
@@ -53,6 +60,50 @@ static long stat_value(const char *key)
 		if (!strncmp(line, key, len) && line[len] == ':')
 			value = strtol(line + len + 1, NULL, 10);
 	fclose(f);
+	return value;
+}
+
+/* Write @value to the file @path; 0 or -1. */
+static int write_file(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(value, f) < 0 ? -1 : 0;
+	return fclose(f) ? -1 : ret;
+}
+
+/* The size of the device's memory, mapped or not, in pages; or -1. */
+static long device_pages(void)
+{
+	long mib = -1;
+	FILE *f = fopen(DEVICE_MIB, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &mib) != 1)
+		mib = -1;
+	fclose(f);
+	return mib < 0 ? -1 : (mib << 20) / page_size;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to @ms for the statistic @key to be @want; returns its value. */
+static long wait_for_stat(const char *key, long want, long ms)
+{
+	long end = now_ms() + ms, value;
+
+	while ((value = stat_value(key)) != want && now_ms() < end)
+		usleep(20000);
 	return value;
 }
 
@@ -146,9 +197,75 @@ static void round_trip(int fd, unsigned long mib)
  * project's end-to-end tests (make test) count through check().
  */
 
+/* Migrate @bytes of a new buffer to the device and free it there. */
+static long burst(int fd, size_t bytes)
+{
+	__u64 *buf = map_anon(bytes);
+	long ret;
+
+	fill(buf, bytes, 0xb0257);
+	ret = migrate(fd, buf, bytes / page_size);
+	printf("  burst of %zu MiB: %ld pgmaps mapped, memmap %ld KiB\n", bytes >> 20,
+	       stat_value("pgmaps"), stat_value("memmap_bytes") >> 10);
+	/* The device pages go back to the pool: they are free, still mapped. */
+	munmap(buf, bytes);
+	return ret;
+}
+
+/*
+ * The sample maps its device memory a pgmap at a time as it is used; the
+ * pool gives a pgmap back once it has been free for its idle time, and
+ * every free one when the kernel is short of memory (its shrinker, which
+ * drop_caches runs). Only the first pgmap stays.
+ */
+static void memmap_follows_use(int fd)
+{
+	size_t bytes = 12 << 20;
+	long npages = bytes / page_size, pgmap_bytes, removals, t, pgmaps;
+	char what[160];
+
+	printf("\n== The memmap follows use\n");
+	check(!write_file(POOL "idle_ms", "500"), "idle time set to 500 ms in debugfs");
+	pgmaps = wait_for_stat("pgmaps", 1, 15000);
+	pgmap_bytes = stat_value("memmap_bytes");
+	snprintf(what, sizeof(what), "at rest: %ld pgmap mapped, memmap %ld KiB", pgmaps,
+		 pgmap_bytes >> 10);
+	check(pgmaps == 1 && pgmap_bytes > 0, what);
+
+	check(burst(fd, bytes) == npages, "12 MiB burst migrated to the device");
+	pgmaps = stat_value("pgmaps");
+	snprintf(what, sizeof(what), "the burst grew the pool to %ld pgmaps, the memmap to %ld KiB",
+		 pgmaps, stat_value("memmap_bytes") >> 10);
+	check(pgmaps >= npages / PGMAP_PAGES &&
+	      stat_value("memmap_bytes") == pgmaps * pgmap_bytes, what);
+	removals = stat_value("removals");
+	t = now_ms();
+	pgmaps = wait_for_stat("pgmaps", 1, 15000);
+	snprintf(what, sizeof(what),
+		 "%ld ms after the burst: %ld pgmap, memmap %ld KiB (%ld removals)",
+		 now_ms() - t, pgmaps, stat_value("memmap_bytes") >> 10,
+		 stat_value("removals") - removals);
+	check(pgmaps == 1 && stat_value("memmap_bytes") == pgmap_bytes, what);
+
+	check(!write_file(POOL "idle_ms", "0"), "idle time 0: pgmaps go only under pressure");
+	check(burst(fd, bytes) == npages, "12 MiB burst migrated to the device");
+	/* More than the per-CPU caches' idle time, so that no page is held */
+	sleep(2);
+	pgmaps = stat_value("pgmaps");
+	snprintf(what, sizeof(what), "2 s later the free pgmaps are still mapped: %ld", pgmaps);
+	check(pgmaps > 1, what);
+	t = now_ms();
+	check(!write_file("/proc/sys/vm/drop_caches", "2"), "echo 2 > /proc/sys/vm/drop_caches");
+	pgmaps = wait_for_stat("pgmaps", 1, 5000);
+	snprintf(what, sizeof(what), "%ld ms later: %ld pgmap, memmap %ld KiB", now_ms() - t,
+		 pgmaps, stat_value("memmap_bytes") >> 10);
+	check(pgmaps == 1 && stat_value("memmap_bytes") == pgmap_bytes, what);
+	write_file(POOL "idle_ms", "5000");
+}
+
 static void bad_input(int fd)
 {
-	long device_pages = stat_value("size"), before = pages_in_use(), ret, n;
+	long device = device_pages(), before = pages_in_use(), ret, n;
 	char *buf = map_anon(64 * page_size), *big, *shared;
 	char what[128];
 
@@ -172,13 +289,13 @@ static void bad_input(int fd)
 	munmap(buf, 32 * page_size);
 	check(pages_in_use() == before, "unmapping device pages frees them to the pool");
 
-	n = device_pages + 256;
+	n = device + 256;
 	big = map_anon(n * page_size);
 	memset(big, 2, n * page_size);
 	ret = migrate(fd, big, n);
 	snprintf(what, sizeof(what), "%ld pages, more than the device's %ld: %ld migrated",
-		 n, device_pages, ret);
-	check(ret == device_pages, what);
+		 n, device, ret);
+	check(ret == device, what);
 	print_stats("with the device full:");
 	munmap(big, n * page_size);
 	check(pages_in_use() == before, "back to the starting occupancy");
@@ -259,10 +376,11 @@ int main(int argc, char **argv)
 		       "is pgmap_alloc_sample loaded and debugfs mounted?");
 		return 1;
 	}
-	printf("pgmap_alloc demo: device memory %ld MiB (%ld pages)\n",
-	       stat_value("size") * page_size >> 20, stat_value("size"));
+	printf("pgmap_alloc demo: device memory %ld MiB (%ld pages), %ld pages mapped\n",
+	       device_pages() * page_size >> 20, device_pages(), stat_value("size"));
 
 	round_trip(fd, mib);
+	memmap_follows_use(fd);
 
 	/* The demo's checks. */
 	bad_input(fd);

@@ -5,21 +5,29 @@
  *
  * The device is pretend: each device page keeps its contents in a page of
  * system RAM, found through page->zone_device_data, as lib/test_hmm.c does.
- * Where pgmap_alloc comes in:
+ * Its memory is mapped a pgmap of 2 MiB at a time, as it is used, so that
+ * the memmap (struct pages, 64 bytes per page) follows use. Where
+ * pgmap_alloc comes in:
  *
- * - sample_init(): pgmap_alloc_create() with a copy callback, and
- *   pgmap_alloc_add_pgmap(), after memremap_pages();
+ * - sample_init(): pgmap_alloc_create() with three callbacks, then one
+ *   sample_grow() for the first pgmap;
  * - sample_alloc_and_copy(): pgmap_alloc_folio() for each page that
- *   migrate_vma collected;
+ *   migrate_vma collected; when the pool is full it calls sample_grow(),
+ *   which maps another pgmap and adds it with pgmap_alloc_add_pgmap();
  * - freeing: nothing to do; a page goes back to the pool by itself when its
  *   last reference is dropped, after our ->page_free();
- * - sample_exit(): pgmap_alloc_evict(), memunmap_pages(), then
- *   pgmap_alloc_destroy().
+ * - giving memory back: nothing to do either; a pgmap that has been free
+ *   for a few seconds, or all free ones under memory pressure, leave the
+ *   pool, and sample_release() unmaps them;
+ * - sample_copy(): what eviction and moves need from the device;
+ * - sample_exit(): pgmap_alloc_destroy(), which evicts what processes still
+ *   have on the device to system RAM and releases every pgmap.
  *
  * The ioctl of /dev/pgmap_alloc_sample (pgmap_alloc_sample.h) migrates a
  * range of the caller's anonymous memory to the device; a CPU access to a
  * migrated page brings it back through ->migrate_to_ram(). The pool's
- * statistics are in /sys/kernel/debug/pgmap_alloc/sample/stats.
+ * statistics are in /sys/kernel/debug/pgmap_alloc/sample/stats, and its
+ * idle time in .../idle_ms.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,19 +41,32 @@
 #include <linux/pgmap_alloc.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "pgmap_alloc_sample.h"
 
 #define SAMPLE_DEVICE_SIZE	SZ_16M
+/* The unit of mapping: memremap_pages() maps 2 MiB subsections. */
+#define SAMPLE_PGMAP_SIZE	SZ_2M
 /* Pages per migrate_vma call: bounds the pfn arrays on the stack. */
 #define SAMPLE_BATCH		64
 
+static unsigned int device_mib = SAMPLE_DEVICE_SIZE / SZ_1M;
+module_param(device_mib, uint, 0444);
+MODULE_PARM_DESC(device_mib, "Size of the pretend device memory in MiB (default 16)");
+
 static struct sample_device {
+	struct pgmap_alloc *pa;
+	/* Bytes of device memory mapped as pgmaps: at most device_mib MiB */
+	atomic_long_t mapped;
+} sample;
+
+/* A part of the device's memory, mapped while it is in use. */
+struct sample_pgmap {
 	struct resource *res;
 	struct dev_pagemap pgmap;
-	struct pgmap_alloc *pa;
-} sample;
+};
 
 /*
  * Called by the last folio_put() of a device page. There is no free list
@@ -211,89 +232,137 @@ static const struct dev_pagemap_ops sample_pgmap_ops = {
 };
 
 /*
- * The one thing pgmap_alloc needs from the driver to evict: copying device
- * pages to system RAM. Here the device's memory is the backing page.
+ * What pgmap_alloc needs from the device to move data: copying device
+ * pages to system RAM (eviction), or to free device pages of another pgmap
+ * (a pgmap leaving the pool), which we set up as sample_alloc_and_copy()
+ * does. Here the device's memory is the backing page.
  */
 static int sample_copy(struct pgmap_alloc *pa, struct page **dst,
 		       struct page **src, unsigned long nr, void *data)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr; i++)
-		copy_highpage(dst[i], src[i]->zone_device_data);
+	for (i = 0; i < nr; i++) {
+		struct page *to = dst[i];
+
+		if (is_device_private_page(dst[i])) {
+			to = alloc_page(GFP_HIGHUSER);
+			if (!to) {
+				dst[i] = NULL;
+				continue;
+			}
+			dst[i]->zone_device_data = to;
+		}
+		copy_highpage(to, src[i]->zone_device_data);
+	}
 	return 0;
 }
 
+/* The pool is full: map another 2 MiB of the device, if it has more. */
+static int sample_grow(struct pgmap_alloc *pa, void *data)
+{
+	struct sample_pgmap *sp;
+	void *addr;
+	int ret;
+
+	if (atomic_long_add_return(SAMPLE_PGMAP_SIZE, &sample.mapped) >
+	    (long)device_mib * SZ_1M) {
+		ret = -ENOMEM;
+		goto full;
+	}
+	ret = -ENOMEM;
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		goto full;
+	sp->res = request_free_mem_region(&iomem_resource, SAMPLE_PGMAP_SIZE,
+					  "pgmap_alloc_sample");
+	if (IS_ERR(sp->res)) {
+		ret = PTR_ERR(sp->res);
+		goto free;
+	}
+	/* The region is rounded up to a memory section; map what we asked. */
+	sp->pgmap.type = MEMORY_DEVICE_PRIVATE;
+	sp->pgmap.range.start = sp->res->start;
+	sp->pgmap.range.end = sp->res->start + SAMPLE_PGMAP_SIZE - 1;
+	sp->pgmap.nr_range = 1;
+	sp->pgmap.ops = &sample_pgmap_ops;
+	sp->pgmap.owner = &sample;
+	addr = memremap_pages(&sp->pgmap, numa_node_id());
+	if (IS_ERR(addr)) {
+		ret = PTR_ERR(addr);
+		goto release_region;
+	}
+	ret = pgmap_alloc_add_pgmap(pa, &sp->pgmap);
+	if (ret)
+		goto unmap;
+	return 0;
+
+unmap:
+	memunmap_pages(&sp->pgmap);
+release_region:
+	release_mem_region(sp->res->start, resource_size(sp->res));
+free:
+	kfree(sp);
+full:
+	atomic_long_sub(SAMPLE_PGMAP_SIZE, &sample.mapped);
+	return ret;
+}
+
+/* A pgmap left the pool, none of its pages in service: unmap it. */
+static void sample_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
+			   void *data)
+{
+	struct sample_pgmap *sp = container_of(pgmap, struct sample_pgmap, pgmap);
+
+	memunmap_pages(pgmap);
+	release_mem_region(sp->res->start, resource_size(sp->res));
+	kfree(sp);
+	atomic_long_sub(SAMPLE_PGMAP_SIZE, &sample.mapped);
+}
+
 static const struct pgmap_alloc_ops sample_pool_ops = {
+	.grow = sample_grow,
+	.release = sample_release,
 	.copy = sample_copy,
 };
 
 static int __init sample_init(void)
 {
-	void *addr;
 	int ret;
 
-	sample.res = request_free_mem_region(&iomem_resource, SAMPLE_DEVICE_SIZE,
-					     "pgmap_alloc_sample");
-	if (IS_ERR(sample.res))
-		return PTR_ERR(sample.res);
-
-	/* The region is rounded up to a memory section; map what we asked. */
-	sample.pgmap.type = MEMORY_DEVICE_PRIVATE;
-	sample.pgmap.range.start = sample.res->start;
-	sample.pgmap.range.end = sample.res->start + SAMPLE_DEVICE_SIZE - 1;
-	sample.pgmap.nr_range = 1;
-	sample.pgmap.ops = &sample_pgmap_ops;
-	sample.pgmap.owner = &sample;
-	addr = memremap_pages(&sample.pgmap, numa_node_id());
-	if (IS_ERR(addr)) {
-		ret = PTR_ERR(addr);
-		goto release_region;
-	}
-
 	/*
-	 * From here on pgmap_alloc hands out the pages of the pgmap and takes
-	 * each back when its last reference is dropped. (A driver that does
-	 * not evict needs only pgmap_alloc_init(&sample.pgmap, "sample").)
+	 * From here on pgmap_alloc hands out the pages of our pgmaps and takes
+	 * each back when its last reference is dropped. (A driver with one
+	 * pgmap that never moves data needs only pgmap_alloc_init().)
 	 */
 	sample.pa = pgmap_alloc_create("sample", &sample_pool_ops, NULL);
-	if (IS_ERR(sample.pa)) {
-		ret = PTR_ERR(sample.pa);
-		goto unmap;
-	}
-	ret = pgmap_alloc_add_pgmap(sample.pa, &sample.pgmap);
+	if (IS_ERR(sample.pa))
+		return PTR_ERR(sample.pa);
+	/* The first pgmap, which the pool keeps however idle it is */
+	ret = sample_grow(sample.pa, NULL);
 	if (ret)
 		goto destroy_pool;
 
 	ret = misc_register(&sample_misc);
 	if (ret)
 		goto destroy_pool;
-	pr_info("%lu pages of device memory at /dev/%s\n",
-		pgmap_alloc_size(sample.pa), sample_misc.name);
+	pr_info("%u MiB of device memory at /dev/%s, %lu pages mapped\n",
+		device_mib, sample_misc.name, pgmap_alloc_size(sample.pa));
 	return 0;
 
 destroy_pool:
 	pgmap_alloc_destroy(sample.pa);
-unmap:
-	memunmap_pages(&sample.pgmap);
-release_region:
-	release_mem_region(sample.res->start, resource_size(sample.res));
 	return ret;
 }
 
 static void __exit sample_exit(void)
 {
-	unsigned long nr_left;
-
 	misc_deregister(&sample_misc);
-	/* Move what processes still have on the device to system RAM. */
-	if (pgmap_alloc_evict(sample.pa, &sample.pgmap, &nr_left))
-		pr_warn("%lu pages could not be evicted; waiting for them\n", nr_left);
-	/* Waits until every page is freed, i.e. back in the pool... */
-	memunmap_pages(&sample.pgmap);
-	/* ...so the pool is idle when it goes. */
+	/*
+	 * Moves what processes still have on the device to system RAM, then
+	 * unmaps every pgmap through sample_release().
+	 */
 	pgmap_alloc_destroy(sample.pa);
-	release_mem_region(sample.res->start, resource_size(sample.res));
 }
 
 module_init(sample_init);
