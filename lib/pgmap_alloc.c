@@ -50,13 +50,21 @@
  *   (draining, growing) counts itself in @nr_waiters before leaving the
  *   RCU section. Destroy sets @dead, waits for a grace period and for
  *   @nr_waiters to drop to zero, so nothing runs on a pool that is going
- *   away. A pool destroyed with pages still out is leaked, like a busy
- *   dma_pool, so that their hand-backs stay safe.
+ *   away. It evicts pages still in service if the driver can copy them; a
+ *   pool destroyed with pages still out is leaked, like a busy dma_pool, so
+ *   that their hand-backs stay safe.
+ * - A pgmap leaves a pool (pgmap_alloc_remove_pgmap()) in steps: it is
+ *   marked @removing, which placement and the caches honour, so no page of
+ *   it is handed out after a grace period; the caches are emptied; its pages
+ *   in service are moved out; then its gen_pool chunk is removed, the chunk
+ *   unlinked, and after another grace period (for hand-backs) freed. A
+ *   growing pool does the same for pgmaps that stay free (a delayed work) or
+ *   when memory is short (a shrinker that queues that work).
  *
  * The file, in order: tunables and data; placement; reserving; the per-CPU
  * caches; putting pages into service and undoing it; allocation; the
- * hand-back; statistics; lifetime (create, add, destroy, walk); eviction;
- * managed (devm).
+ * hand-back; statistics; the shrinker; lifetime (create, add, destroy,
+ * walk); eviction and removal; giving idle pgmaps back; managed (devm).
  *
  * Conventions: pgmap_alloc_*() take the locks they need; functions called
  * with @lock held say so with lockdep_assert_held().
@@ -1388,9 +1396,10 @@ static int pgmap_alloc_check_live(struct dev_pagemap *pgmap)
  *	are in service.
  *
  * From now on every page of @pgmap that is freed goes back to @pa, so all
- * of its pages must come from @pa. The pgmap stays in the pool until
- * pgmap_alloc_destroy(); it must not be unmapped before then except as
- * described in Documentation/core-api/pgmap_alloc.rst.
+ * of its pages must come from @pa. The pgmap stays in the pool until it is
+ * removed (pgmap_alloc_remove_pgmap(), pgmap_alloc_remove_all(), or by a
+ * growing pool when it idles) or the pool is destroyed; only then may it be
+ * unmapped, from &pgmap_alloc_ops.release or after it was called.
  *
  * Context: Process context. Takes and releases @pa's mutex.
  * Return: 0; -EOPNOTSUPP for a pgmap of another type, -EINVAL for one that
@@ -2281,7 +2290,8 @@ static void devm_pgmap_alloc_destroy(void *pa)
  *
  * devm actions run in reverse order, so if it is called after
  * devm_memremap_pages(), the pool is destroyed just before the pgmap is
- * unmapped: the driver must have evicted all its pages by then (in its
+ * unmapped, the teardown order of pgmap_alloc_destroy(). The pool has no
+ * copy callback: the driver must have evicted all its pages by then (in its
  * remove callback), or the pool is reported and leaked.
  *
  * Context: Process context.

@@ -232,17 +232,17 @@ static void memmap_follows_use(int fd)
 		 pgmap_bytes >> 10);
 	check(pgmaps == 1 && pgmap_bytes > 0, what);
 
+	removals = stat_value("removals");
 	check(burst(fd, bytes) == npages, "12 MiB burst migrated to the device");
 	pgmaps = stat_value("pgmaps");
 	snprintf(what, sizeof(what), "the burst grew the pool to %ld pgmaps, the memmap to %ld KiB",
 		 pgmaps, stat_value("memmap_bytes") >> 10);
 	check(pgmaps >= npages / PGMAP_PAGES &&
 	      stat_value("memmap_bytes") == pgmaps * pgmap_bytes, what);
-	removals = stat_value("removals");
 	t = now_ms();
 	pgmaps = wait_for_stat("pgmaps", 1, 15000);
 	snprintf(what, sizeof(what),
-		 "%ld ms after the burst: %ld pgmap, memmap %ld KiB (%ld removals)",
+		 "%ld ms after the burst: %ld pgmap, memmap %ld KiB (%ld pgmaps removed)",
 		 now_ms() - t, pgmaps, stat_value("memmap_bytes") >> 10,
 		 stat_value("removals") - removals);
 	check(pgmaps == 1 && stat_value("memmap_bytes") == pgmap_bytes, what);
