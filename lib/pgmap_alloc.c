@@ -2042,8 +2042,8 @@ static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
  * Context: Process context; sleeps for RCU grace periods, and as long as
  * the copies take. Not from a walk callback nor from ->release.
  * Return: 0; -EBUSY if pages of @pgmap are still in service (without a copy
- * callback, or after eviction gave up), or an error of eviction as for pgmap_alloc_evict(); -ENODEV if @pa was
- * destroyed or @pgmap is being torn down; -EINVAL (warned about once) if
+ * callback, or after eviction gave up), or an error of eviction as for
+ * pgmap_alloc_evict(); -ENODEV if @pa was destroyed or @pgmap is being torn down; -EINVAL (warned about once) if
  * @pgmap is not in @pa; -EDEADLK (warned about once) from a walk callback or
  * ->release.
  */
@@ -2176,10 +2176,9 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_remove_all);
  * the pgmaps a pool started with stay. Sets *@next to the jiffies when the
  * next one comes of age, if that is earlier.
  */
-static struct pgmap_alloc_chunk *pgmap_alloc_pick_idle(struct pgmap_alloc *pa,
-							bool shrink,
-							unsigned long delay,
-							unsigned long *next)
+static struct pgmap_alloc_chunk *
+pgmap_alloc_pick_idle(struct pgmap_alloc *pa, bool shrink, unsigned long delay,
+		      unsigned long *next)
 {
 	struct pgmap_alloc_chunk *chunk, *found = NULL;
 	unsigned long size, due;

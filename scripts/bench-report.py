@@ -87,6 +87,15 @@ for pct in (50, 75, 90):
         value = get(f"{name}/order9-after-churn/{pct}%")
         cells.append(f"{name} {value}% [{spread.get((name, pct), '?')}]")
     print(f"  {pct}% full: " + ", ".join(cells))
+evict = get("ratio/evict-speed-pgmap_alloc-vs-by-hand")
+if evict:
+    print(f"\neviction, {get('lifecycle/evict-pgmap_alloc')} ns/MiB with pgmap_alloc_evict(), "
+          f"{get('lifecycle/evict-by-hand')} ns/MiB by hand (test_hmm's loop): "
+          f"speed {evict / 100}x (median of the ratios within each repetition)")
+    print(f"a pgmap per MiB: mapped alone {get('lifecycle/map-alone')} ns, "
+          f"mapped and added to a pool {get('lifecycle/grow')} ns; "
+          f"unmapped alone {get('lifecycle/unmap-alone')} ns, "
+          f"removed from a pool and unmapped {get('lifecycle/give-back')} ns")
 if stats.get("size"):
     bits = stats["metadata_bitmap_bytes"] * 8 / stats["size"]
     results.append({"name": "memory/bits-per-page", "value": bits, "unit": "bits"})

@@ -174,6 +174,7 @@ static struct kunit_suite genalloc_remove_suite = {
 	.name = "genalloc_remove_chunk",
 	.test_cases = genalloc_remove_cases,
 };
+
 kunit_test_suite(genalloc_remove_suite);
 
 MODULE_DESCRIPTION("KUnit tests of gen_pool_remove_chunk()");

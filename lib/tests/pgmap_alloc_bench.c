@@ -25,20 +25,25 @@
  * that their repetitions can be interleaved. Fragmentation: after random
  * churn of mixed orders at 50, 75 and 90% occupancy, how much of the free
  * memory can still be had as order-9 (2 MiB) ranges, for pgmap_alloc, gen_pool
- * first fit and a model of order-segregated placement.
+ * first fit and a model of order-segregated placement. Lifecycle: eviction
+ * against a hand-written loop, and a pgmap joining and leaving a pool
+ * against mapping and unmapping it alone.
  */
 
 #include <linux/genalloc.h>
 #include <linux/ioport.h>
 #include <linux/kthread.h>
 #include <linux/memremap.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
 static char *sizes_gib = "1,16,64";
@@ -875,6 +880,234 @@ static void bench_fragmentation(void)
 	}
 }
 
+/*
+ * The life of device memory: eviction by pgmap_alloc_evict() against the
+ * loop lib/test_hmm.c had before its conversion (every pfn of the pgmap in
+ * one migrate_device_range() call, one alloc_page() per page), and the cost
+ * of a pgmap joining and leaving a pool against mapping and unmapping it
+ * alone. Pages are really mapped: the module's init runs in insmod, whose
+ * mm gets a buffer that is migrated to the device before each eviction.
+ */
+static unsigned int lifecycle_mib = 64;
+module_param(lifecycle_mib, uint, 0444);
+MODULE_PARM_DESC(lifecycle_mib, "MiB of process memory to evict, 0 to skip");
+
+/* The device's memory behind each device page: a page of RAM, as test_hmm */
+static void lifecycle_page_free(struct page *page)
+{
+	__free_page(page->zone_device_data);
+}
+
+static int lifecycle_copy(struct pgmap_alloc *pa, struct page **dst,
+			  struct page **src, unsigned long nr, void *data)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		copy_highpage(dst[i], src[i]->zone_device_data);
+	return 0;
+}
+
+static const struct pgmap_alloc_ops lifecycle_ops = {
+	.copy = lifecycle_copy,
+};
+
+/* Migrate @nr pages at @addr of our mm to the device; returns how many. */
+static unsigned long lifecycle_to_device(struct pgmap_alloc *pa,
+					 unsigned long addr, unsigned long nr)
+{
+	unsigned long src[64], dst[64], done = 0, i, end = addr + (nr << PAGE_SHIFT);
+
+	mmap_read_lock(current->mm);
+	while (addr < end) {
+		struct migrate_vma args = {
+			.vma = vma_lookup(current->mm, addr),
+			.start = addr,
+			.end = min(end, addr + ARRAY_SIZE(src) * PAGE_SIZE),
+			.src = src,
+			.dst = dst,
+			.pgmap_owner = maps,
+			.flags = MIGRATE_VMA_SELECT_SYSTEM,
+		};
+
+		if (!args.vma || migrate_vma_setup(&args))
+			break;
+		for (i = 0; i < args.npages; i++) {
+			struct page *spage = migrate_pfn_to_page(src[i]);
+			struct page *backing;
+			struct folio *folio;
+
+			if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+				continue;
+			backing = alloc_page(GFP_HIGHUSER);
+			if (!backing)
+				break;
+			folio = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+			if (IS_ERR(folio)) {
+				__free_page(backing);
+				break;
+			}
+			copy_highpage(backing, spage);
+			folio->page.zone_device_data = backing;
+			dst[i] = migrate_pfn(folio_pfn(folio)) | MIGRATE_PFN_WRITE;
+			done++;
+		}
+		migrate_vma_pages(&args);
+		migrate_vma_finalize(&args);
+		addr = args.end;
+	}
+	mmap_read_unlock(current->mm);
+	return done;
+}
+
+/* The eviction drivers wrote by hand before pgmap_alloc_evict(). */
+static void lifecycle_evict_by_hand(struct dev_pagemap *pgmap)
+{
+	unsigned long first = PHYS_PFN(pgmap->range.start), i;
+	unsigned long nr = pgmap_nr_pages(pgmap);
+	unsigned long *src = kvcalloc(nr, sizeof(*src), GFP_KERNEL | __GFP_NOFAIL);
+	unsigned long *dst = kvcalloc(nr, sizeof(*dst), GFP_KERNEL | __GFP_NOFAIL);
+
+	migrate_device_range(src, first, nr);
+	for (i = 0; i < nr; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct page *dpage;
+
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
+		lock_page(dpage);
+		copy_highpage(dpage, spage->zone_device_data);
+		dst[i] = migrate_pfn(page_to_pfn(dpage)) | (src[i] & MIGRATE_PFN_WRITE);
+	}
+	migrate_device_pages(src, dst, nr);
+	migrate_device_finalize(src, dst, nr);
+	kvfree(src);
+	kvfree(dst);
+}
+
+static u64 lifecycle_per_mib(u64 ns)
+{
+	return div64_u64(ns, lifecycle_mib);
+}
+
+static void lifecycle_eviction(struct bench_map *m, struct pgmap_alloc *pa,
+			       unsigned long addr, unsigned long nr)
+{
+	u64 t[2][BENCH_MAX_REPS], ratios[BENCH_MAX_REPS], start;
+	unsigned int r, way;
+	unsigned long left;
+
+	for (r = 0; r < reps; r++) {
+		/* Alternate which goes first, so that drift favours neither */
+		for (way = 0; way < 2; way++) {
+			int by_hand = (way + r) % 2;
+
+			if (lifecycle_to_device(pa, addr, nr) != nr) {
+				pr_err("pgmap_alloc_bench: cannot migrate %lu pages\n", nr);
+				return;
+			}
+			start = ktime_get_ns();
+			if (by_hand)
+				lifecycle_evict_by_hand(&m->pgmap);
+			else
+				pgmap_alloc_evict(pa, &m->pgmap, &left);
+			t[by_hand][r] = ktime_get_ns() - start;
+			if (pgmap_alloc_free_pages(pa) != pgmap_alloc_size(pa)) {
+				pr_err("pgmap_alloc_bench: eviction left pages on the device\n");
+				return;
+			}
+		}
+	}
+	/* Speed, so by hand over pgmap_alloc: above 100% is faster. */
+	for (r = 0; r < reps; r++)
+		ratios[r] = div64_u64(t[1][r] * 100, t[0][r]);
+	bench_report("ratio/evict-speed-pgmap_alloc-vs-by-hand", median(ratios, reps), "%");
+	bench_report("lifecycle/evict-pgmap_alloc", lifecycle_per_mib(median(t[0], reps)),
+		     "ns/MiB");
+	bench_report("lifecycle/evict-by-hand", lifecycle_per_mib(median(t[1], reps)),
+		     "ns/MiB");
+}
+
+/*
+ * A pgmap of @lifecycle_mib joining and leaving a pool, against mapping and
+ * unmapping it with no pool: what pgmap_alloc adds to growing and giving
+ * back.
+ */
+static void lifecycle_grow_release(void)
+{
+	u64 t[4][BENCH_MAX_REPS], start;
+	struct bench_map *m = &maps[BENCH_POOL];
+	struct pgmap_alloc *pa;
+	unsigned int r;
+
+	pa = pgmap_alloc_create("bench-lifecycle", NULL, NULL);
+	if (IS_ERR(pa))
+		return;
+	for (r = 0; r < reps; r++) {
+		start = ktime_get_ns();
+		if (bench_map(m, (unsigned long)lifecycle_mib << 20))
+			goto out;
+		t[0][r] = ktime_get_ns() - start;
+		start = ktime_get_ns();
+		bench_unmap(m);
+		t[1][r] = ktime_get_ns() - start;
+
+		start = ktime_get_ns();
+		if (bench_map(m, (unsigned long)lifecycle_mib << 20))
+			goto out;
+		if (pgmap_alloc_add_pgmap(pa, &m->pgmap)) {
+			bench_unmap(m);
+			goto out;
+		}
+		t[2][r] = ktime_get_ns() - start;
+		start = ktime_get_ns();
+		if (pgmap_alloc_remove_pgmap(pa, &m->pgmap, NULL))
+			goto out;
+		bench_unmap(m);
+		t[3][r] = ktime_get_ns() - start;
+	}
+	bench_report("lifecycle/map-alone", lifecycle_per_mib(median(t[0], reps)), "ns/MiB");
+	bench_report("lifecycle/unmap-alone", lifecycle_per_mib(median(t[1], reps)), "ns/MiB");
+	bench_report("lifecycle/grow", lifecycle_per_mib(median(t[2], reps)), "ns/MiB");
+	bench_report("lifecycle/give-back", lifecycle_per_mib(median(t[3], reps)), "ns/MiB");
+out:
+	pgmap_alloc_destroy(pa);
+}
+
+static void bench_lifecycle(void)
+{
+	unsigned long nr = (unsigned long)lifecycle_mib << (20 - PAGE_SHIFT), addr, i;
+	struct bench_map *m = &maps[BENCH_POOL];
+	struct pgmap_alloc *pa;
+
+	if (!lifecycle_mib || !current->mm)
+		return;
+	lifecycle_grow_release();
+	/* A subsection more than the buffer: memremap_pages() maps those. */
+	if (bench_map(m, ALIGN(nr, PAGES_PER_SUBSECTION) << PAGE_SHIFT))
+		return;
+	m->page_free = lifecycle_page_free;
+	pa = pgmap_alloc_create("bench-evict", &lifecycle_ops, NULL);
+	if (IS_ERR(pa) || pgmap_alloc_add_pgmap(pa, &m->pgmap))
+		goto unmap;
+	addr = vm_mmap(NULL, 0, nr << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(addr))
+		goto destroy;
+	for (i = 0; i < nr; i++)
+		if (put_user(i, (unsigned long __user *)(addr + (i << PAGE_SHIFT))))
+			goto munmap;
+	lifecycle_eviction(m, pa, addr, nr);
+munmap:
+	vm_munmap(addr, nr << PAGE_SHIFT);
+destroy:
+	if (!IS_ERR(pa))
+		pgmap_alloc_destroy(pa);
+unmap:
+	bench_unmap(m);
+}
+
 /* A pool left in place until the module goes, for its debugfs figures. */
 static struct pgmap_alloc *kept_pool;
 
@@ -912,6 +1145,7 @@ static int __init pgmap_alloc_bench_init(void)
 		largest = max(largest, gib);
 	}
 	kfree(list);
+	bench_lifecycle();
 
 	if (largest && !bench_map(&maps[BENCH_POOL], largest << 30)) {
 		kept_pool = pgmap_alloc_init(&maps[BENCH_POOL].pgmap, "bench");

@@ -2577,7 +2577,7 @@ static void pgmap_alloc_remove_cached_elsewhere(struct kunit *test)
 struct follow_ctx {
 	struct pgmap_alloc *pa;
 	struct pgmap_kunit_dev *devs[FOLLOW_SPARES];
-	spinlock_t lock;
+	spinlock_t lock;		/* @in_pool */
 	unsigned long in_pool;		/* bit i: devs[i] is in the pool */
 	atomic_t grown, released;
 	atomic_long_t in_service_at_release;
@@ -2676,8 +2676,8 @@ static bool pool_size_becomes(struct pgmap_alloc *pa, unsigned long size, unsign
 {
 	unsigned int waited;
 
-	for (waited = 0; pgmap_alloc_size(pa) != size && waited < ms; waited += 10)
-		msleep(10);
+	for (waited = 0; pgmap_alloc_size(pa) != size && waited < ms; waited += 20)
+		msleep(20);
 	return pgmap_alloc_size(pa) == size;
 }
 

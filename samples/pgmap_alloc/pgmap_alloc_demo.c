@@ -205,7 +205,7 @@ static long burst(int fd, size_t bytes)
 
 	fill(buf, bytes, 0xb0257);
 	ret = migrate(fd, buf, bytes / page_size);
-	printf("  burst of %zu MiB: %ld pgmaps mapped, memmap %ld KiB\n", bytes >> 20,
+	printf("  %zu MiB on the device: %ld pgmaps mapped, memmap %ld KiB\n", bytes >> 20,
 	       stat_value("pgmaps"), stat_value("memmap_bytes") >> 10);
 	/* The device pages go back to the pool: they are free, still mapped. */
 	munmap(buf, bytes);
