@@ -151,6 +151,13 @@
  */
 #define PGMAP_ALLOC_IDLE_MS	5000
 
+/*
+ * Nothing gives back a pgmap free for less than this, however short the
+ * idle time or strong the memory pressure: a pgmap that ->grow just added
+ * is free until the allocation that grew the pool tries again.
+ */
+#define PGMAP_ALLOC_MIN_IDLE	(HZ / 10)
+
 /* Pages eviction migrates at a time: one pageblock, 20 KiB of arrays. */
 #define PGMAP_ALLOC_EVICT_BATCH	512
 
@@ -503,7 +510,7 @@ static void pgmap_alloc_chunk_idle(struct pgmap_alloc_chunk *chunk)
 	WRITE_ONCE(chunk->idle_since, jiffies);
 	/* Pending means armed for an earlier pgmap, which re-arms it. */
 	if (pa->ops && pa->ops->grow && idle_ms && !delayed_work_pending(&pa->idle_work))
-		queue_delayed_work(pgmap_alloc_wq, &pa->idle_work,
+		queue_delayed_work(system_unbound_wq, &pa->idle_work,
 				   msecs_to_jiffies(idle_ms));
 }
 
@@ -1242,7 +1249,7 @@ static unsigned long pgmap_alloc_shrink_scan(struct shrinker *shrinker,
 	struct pgmap_alloc *pa = shrinker->private_data;
 
 	WRITE_ONCE(pa->shrink_now, true);
-	mod_delayed_work(pgmap_alloc_wq, &pa->idle_work, 0);
+	mod_delayed_work(system_unbound_wq, &pa->idle_work, 0);
 	/* Nothing freed here and now: see pgmap_alloc_idle_work(). */
 	return SHRINK_STOP;
 }
@@ -1552,6 +1559,11 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 		      "pgmap_alloc %s: destroyed from a walk callback; not destroyed\n",
 		      pa->name))
 		return;
+	/* A removal holds @remove_lock while it copies and releases. */
+	if (WARN_ONCE(READ_ONCE(pa->remove_task) == current,
+		      "pgmap_alloc %s: destroyed from ->copy or ->release; not destroyed\n",
+		      pa->name))
+		return;
 	mutex_lock(&pa->lock);
 	WRITE_ONCE(pa->dead, true);
 	mutex_unlock(&pa->lock);
@@ -1568,6 +1580,8 @@ void pgmap_alloc_destroy(struct pgmap_alloc *pa)
 	/* ...and one that runs sees @dead only if it had not started. */
 	mutex_lock(&pa->remove_lock);
 	mutex_unlock(&pa->remove_lock);
+	/* It may have left pages of other pgmaps to the undo worker. */
+	flush_work(&pa->parked_work);
 
 	debugfs_remove_recursive(pa->debugfs);
 	pgmap_alloc_drain_all(pa);
@@ -1959,7 +1973,7 @@ static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
 				unsigned long *nr_left)
 {
 	struct dev_pagemap *pgmap = chunk->pgmap;
-	int ret;
+	int ret, tries;
 
 	lockdep_assert_held(&pa->remove_lock);
 	/*
@@ -1982,8 +1996,14 @@ static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
 		percpu_ref_put(&pgmap->ref);
 		if (ret)
 			return ret;
+		/*
+		 * No page has a reference any more, but the last one freed may
+		 * not be handed back yet: free_zone_device_folio() is short.
+		 */
+		for (tries = 0; pgmap_alloc_chunk_in_use(chunk) && tries < 100; tries++)
+			usleep_range(100, 200);
 	}
-	/* -EBUSY only if a page was put into service behind the pool's back */
+	/* -EBUSY if a page was put into service behind the pool's back */
 	ret = gen_pool_remove_chunk(pa->pool, chunk->base);
 	if (ret) {
 		*nr_left = pgmap_alloc_chunk_in_use(chunk);
@@ -2040,12 +2060,12 @@ static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
  * where they went.
  *
  * Context: Process context; sleeps for RCU grace periods, and as long as
- * the copies take. Not from a walk callback nor from ->release.
+ * the copies take. Not from a walk callback, ->copy nor ->release.
  * Return: 0; -EBUSY if pages of @pgmap are still in service (without a copy
  * callback, or after eviction gave up), or an error of eviction as for
- * pgmap_alloc_evict(); -ENODEV if @pa was destroyed or @pgmap is being torn down; -EINVAL (warned about once) if
- * @pgmap is not in @pa; -EDEADLK (warned about once) from a walk callback or
- * ->release.
+ * pgmap_alloc_evict(); -ENODEV if @pa was destroyed or @pgmap is being torn
+ * down; -EINVAL (warned about once) if @pgmap is not in @pa; -EDEADLK
+ * (warned about once) from a walk callback, ->copy or ->release.
  */
 int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			     unsigned long *nr_left)
@@ -2191,8 +2211,9 @@ pgmap_alloc_pick_idle(struct pgmap_alloc *pa, bool shrink, unsigned long delay,
 		if (chunk->removing || atomic_long_read(&chunk->nr_reserved) ||
 		    size < chunk->nr_pages + READ_ONCE(pa->min_pages))
 			continue;
-		due = READ_ONCE(chunk->idle_since) + delay;
-		if (!shrink && time_before(jiffies, due)) {
+		due = READ_ONCE(chunk->idle_since) +
+			max(shrink ? 0 : delay, PGMAP_ALLOC_MIN_IDLE);
+		if (time_before(jiffies, due)) {
 			if (!*next || time_before(due, *next))
 				*next = due;
 			continue;
@@ -2211,7 +2232,10 @@ unlock:
  * shrinker asked, every free one; then wait for the next to come of age.
  * Removing a pgmap unmaps memory (memunmap_pages() in ->release takes the
  * memory hotplug lock, whose holders allocate), which reclaim must not wait
- * for: so the shrinker only queues this.
+ * for: so the shrinker only queues this. On system_unbound_wq, not
+ * pgmap_alloc_wq: it empties caches by flushing pgmap_alloc_wq's items,
+ * which an item of a queue with a rescuer must not wait for (the rescuer
+ * may be the one thread left to run them).
  */
 static void pgmap_alloc_idle_work(struct work_struct *work)
 {
@@ -2226,8 +2250,11 @@ static void pgmap_alloc_idle_work(struct work_struct *work)
 
 	reason = shrink ? PGMAP_ALLOC_REMOVED_BY_SHRINKER : PGMAP_ALLOC_REMOVED_IDLE;
 	mutex_lock(&pa->remove_lock);
+	mutex_lock(&pa->lock);
+	tries = list_count_nodes(&pa->chunks);
+	mutex_unlock(&pa->lock);
 	/* A pgmap put back into use meanwhile is not tried twice. */
-	for (tries = list_count_nodes(&pa->chunks); tries; tries--) {
+	for (; tries; tries--) {
 		chunk = pgmap_alloc_pick_idle(pa, shrink, delay, &next);
 		if (!chunk)
 			break;
@@ -2238,7 +2265,7 @@ static void pgmap_alloc_idle_work(struct work_struct *work)
 	}
 	mutex_unlock(&pa->remove_lock);
 	if (next)
-		queue_delayed_work(pgmap_alloc_wq, &pa->idle_work,
+		queue_delayed_work(system_unbound_wq, &pa->idle_work,
 				   time_after(next, jiffies) ? next - jiffies : 0);
 }
 
@@ -2259,6 +2286,11 @@ static void pgmap_alloc_idle_work(struct work_struct *work)
  * idle time is the hysteresis: a pgmap that is used again within it stays.
  * Both values are also in debugfs, as idle_ms and min_pages.
  *
+ * So a pgmap of a growing pool may leave whenever it is free: the driver
+ * must not keep pointers to its pgmaps besides what &pgmap_alloc_ops.release
+ * frees, and reaches them with pgmap_alloc_walk_pgmaps(), under whose lock
+ * none leaves.
+ *
  * Context: Any context.
  */
 void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
@@ -2270,7 +2302,7 @@ void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
 	WRITE_ONCE(pa->min_pages, min_pages);
 	/* A pgmap already idle is looked at under the new rules. */
 	if (pa->ops && pa->ops->grow)
-		mod_delayed_work(pgmap_alloc_wq, &pa->idle_work, 0);
+		mod_delayed_work(system_unbound_wq, &pa->idle_work, 0);
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_set_idle);
 
