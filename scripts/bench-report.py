@@ -87,10 +87,18 @@ for pct in (50, 75, 90):
         value = get(f"{name}/order9-after-churn/{pct}%")
         cells.append(f"{name} {value}% [{spread.get((name, pct), '?')}]")
     print(f"  {pct}% full: " + ", ".join(cells))
+peak = get("memmap/peak-bytes")
+if peak:
+    print(f"\nmemmap after a burst: peak {peak >> 10} KiB; "
+          f"{get('memmap/after-idle-bytes') >> 10} KiB {get('memmap/after-idle-ms')} ms after "
+          f"the last free (idle time {get('memmap/idle-ms')} ms); second burst "
+          f"{get('memmap/before-drop-caches-bytes') >> 10} KiB with no idle time, "
+          f"{(get('memmap/after-drop-caches-bytes') or 0) >> 10} KiB "
+          f"{get('memmap/after-drop-caches-ms')} ms after drop_caches")
 evict = get("ratio/evict-speed-pgmap_alloc-vs-by-hand")
 if evict:
-    print(f"\neviction, {get('lifecycle/evict-pgmap_alloc')} ns/MiB with pgmap_alloc_evict(), "
-          f"{get('lifecycle/evict-by-hand')} ns/MiB by hand (test_hmm's loop): "
+    print(f"\neviction, {get('lifecycle/evict-pgmap_alloc')} pages/s with pgmap_alloc_evict(), "
+          f"{get('lifecycle/evict-by-hand')} pages/s by hand (test_hmm's loop): "
           f"speed {evict / 100}x (median of the ratios within each repetition)")
     print(f"a pgmap per MiB: mapped alone {get('lifecycle/map-alone')} ns, "
           f"mapped and added to a pool {get('lifecycle/grow')} ns; "

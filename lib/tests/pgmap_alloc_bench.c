@@ -30,6 +30,7 @@
  * against mapping and unmapping it alone.
  */
 
+#include <linux/delay.h>
 #include <linux/genalloc.h>
 #include <linux/ioport.h>
 #include <linux/kthread.h>
@@ -41,6 +42,7 @@
 #include <linux/pagemap.h>
 #include <linux/pgmap_alloc.h>
 #include <linux/prandom.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -65,6 +67,8 @@ MODULE_PARM_DESC(churn_seeds, "Random churns per occupancy; the median is report
 
 #define BENCH_MAX_REPS	15
 #define BENCH_GEN_BASE	BIT(40)		/* gen_pool address of offset 0 */
+/* The pool's default idle time, so that the figures show what drivers get */
+#define PGMAP_BENCH_IDLE_MS	5000
 
 /* One DEVICE_PRIVATE pgmap, owned by one allocator */
 struct bench_map {
@@ -888,7 +892,7 @@ static void bench_fragmentation(void)
  * alone. Pages are really mapped: the module's init runs in insmod, whose
  * mm gets a buffer that is migrated to the device before each eviction.
  */
-static unsigned int lifecycle_mib = 64;
+static unsigned int lifecycle_mib = 1024;
 module_param(lifecycle_mib, uint, 0444);
 MODULE_PARM_DESC(lifecycle_mib, "MiB of process memory to evict, 0 to skip");
 
@@ -995,10 +999,11 @@ static void lifecycle_eviction(struct bench_map *m, struct pgmap_alloc *pa,
 			       unsigned long addr, unsigned long nr)
 {
 	u64 t[2][BENCH_MAX_REPS], ratios[BENCH_MAX_REPS], start;
-	unsigned int r, way;
+	/* Each repetition moves the buffer four times: fewer of them */
+	unsigned int r, way, n = min(reps, 5U);
 	unsigned long left;
 
-	for (r = 0; r < reps; r++) {
+	for (r = 0; r < n; r++) {
 		/* Alternate which goes first, so that drift favours neither */
 		for (way = 0; way < 2; way++) {
 			int by_hand = (way + r) % 2;
@@ -1020,13 +1025,13 @@ static void lifecycle_eviction(struct bench_map *m, struct pgmap_alloc *pa,
 		}
 	}
 	/* Speed, so by hand over pgmap_alloc: above 100% is faster. */
-	for (r = 0; r < reps; r++)
+	for (r = 0; r < n; r++)
 		ratios[r] = div64_u64(t[1][r] * 100, t[0][r]);
-	bench_report("ratio/evict-speed-pgmap_alloc-vs-by-hand", median(ratios, reps), "%");
-	bench_report("lifecycle/evict-pgmap_alloc", lifecycle_per_mib(median(t[0], reps)),
-		     "ns/MiB");
-	bench_report("lifecycle/evict-by-hand", lifecycle_per_mib(median(t[1], reps)),
-		     "ns/MiB");
+	bench_report("ratio/evict-speed-pgmap_alloc-vs-by-hand", median(ratios, n), "%");
+	bench_report("lifecycle/evict-pgmap_alloc",
+		     div64_u64((u64)nr * NSEC_PER_SEC, median(t[0], n)), "pages/s");
+	bench_report("lifecycle/evict-by-hand",
+		     div64_u64((u64)nr * NSEC_PER_SEC, median(t[1], n)), "pages/s");
 }
 
 /*
@@ -1108,6 +1113,112 @@ unmap:
 	bench_unmap(m);
 }
 
+/*
+ * The memmap after a burst: a growing pool of 64 MiB pgmaps takes
+ * @burst_mib of pages, gives them back, and shrinks to its first pgmap
+ * after the idle time. Then a second burst is freed with no idle time, and
+ * the pool is kept for the guest to run the shrinker (drop_caches) on it.
+ */
+static unsigned int burst_mib = 1024;
+module_param(burst_mib, uint, 0444);
+MODULE_PARM_DESC(burst_mib, "MiB of device memory in the memmap burst, 0 to skip");
+
+#define BURST_PGMAP_SIZE	SZ_64M
+
+static struct pgmap_alloc *burst_pool;
+
+static int burst_grow(struct pgmap_alloc *pa, void *data)
+{
+	struct bench_map *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	ret = bench_map(m, BURST_PGMAP_SIZE);
+	if (!ret) {
+		ret = pgmap_alloc_add_pgmap(pa, &m->pgmap);
+		if (ret)
+			bench_unmap(m);
+	}
+	if (ret)
+		kfree(m);
+	return ret;
+}
+
+static void burst_release(struct pgmap_alloc *pa, struct dev_pagemap *pgmap, void *data)
+{
+	struct bench_map *m = container_of(pgmap, struct bench_map, pgmap);
+
+	bench_unmap(m);
+	kfree(m);
+}
+
+static const struct pgmap_alloc_ops burst_ops = {
+	.grow = burst_grow,
+	.release = burst_release,
+};
+
+/* Allocate @nr pages, one folio at a time, then free them all. */
+static int burst_fill(struct pgmap_alloc *pa, struct folio **folios, unsigned long nr)
+{
+	unsigned long i, got;
+
+	for (got = 0; got < nr; got++) {
+		folios[got] = pgmap_alloc_folio(pa, 0, GFP_KERNEL);
+		if (IS_ERR(folios[got]))
+			break;
+	}
+	bench_report("memmap/peak-bytes", pgmap_alloc_size(pa) * sizeof(struct page), "bytes");
+	for (i = 0; i < got; i++) {
+		folio_unlock(folios[i]);
+		folio_put(folios[i]);
+	}
+	return got == nr ? 0 : -ENOMEM;
+}
+
+static void bench_memmap_burst(void)
+{
+	unsigned long nr = (unsigned long)burst_mib << (20 - PAGE_SHIFT);
+	struct folio **folios;
+	struct pgmap_alloc *pa;
+	u64 start;
+
+	if (!burst_mib)
+		return;
+	folios = kvmalloc_array(nr, sizeof(*folios), GFP_KERNEL);
+	pa = pgmap_alloc_create("bench-burst", &burst_ops, NULL);
+	if (!folios || IS_ERR(pa))
+		goto out;
+	bench_report("memmap/idle-ms", PGMAP_BENCH_IDLE_MS, "ms");
+	pgmap_alloc_set_idle(pa, PGMAP_BENCH_IDLE_MS, 1);
+	if (burst_fill(pa, folios, nr))
+		goto out;
+	start = ktime_get_ns();
+	/* Down to the first pgmap: the pool's minimum of one page keeps it */
+	while (pgmap_alloc_size(pa) > BURST_PGMAP_SIZE >> PAGE_SHIFT &&
+	       ktime_get_ns() - start < 30 * NSEC_PER_SEC)
+		msleep(20);
+	bench_report("memmap/after-idle-bytes", pgmap_alloc_size(pa) * sizeof(struct page),
+		     "bytes");
+	bench_report("memmap/after-idle-ms", div_u64(ktime_get_ns() - start, NSEC_PER_MSEC),
+		     "ms");
+
+	/* Now only memory pressure gives pgmaps back: the guest's drop_caches */
+	pgmap_alloc_set_idle(pa, 0, 1);
+	if (burst_fill(pa, folios, nr))
+		goto out;
+	/* Longer than the per-CPU caches keep pages */
+	msleep(2000);
+	bench_report("memmap/before-drop-caches-bytes",
+		     pgmap_alloc_size(pa) * sizeof(struct page), "bytes");
+	burst_pool = pa;
+	pa = NULL;
+out:
+	if (!IS_ERR_OR_NULL(pa))
+		pgmap_alloc_destroy(pa);
+	kvfree(folios);
+}
+
 /* A pool left in place until the module goes, for its debugfs figures. */
 static struct pgmap_alloc *kept_pool;
 
@@ -1146,6 +1257,7 @@ static int __init pgmap_alloc_bench_init(void)
 	}
 	kfree(list);
 	bench_lifecycle();
+	bench_memmap_burst();
 
 	if (largest && !bench_map(&maps[BENCH_POOL], largest << 30)) {
 		kept_pool = pgmap_alloc_init(&maps[BENCH_POOL].pgmap, "bench");
@@ -1160,6 +1272,7 @@ static int __init pgmap_alloc_bench_init(void)
 
 static void __exit pgmap_alloc_bench_exit(void)
 {
+	pgmap_alloc_destroy(burst_pool);
 	if (kept_pool) {
 		pgmap_alloc_destroy(kept_pool);
 		bench_unmap(&maps[BENCH_POOL]);

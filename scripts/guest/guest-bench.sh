@@ -20,6 +20,20 @@ insmod /pgmap_alloc_bench.ko sizes_gib="$sizes" $BENCH_ARGS
 dmesg | grep "pgmap_alloc_bench:"
 echo "== stats of the largest pool:"
 sed 's/^/pgmap_alloc_bench_stats: /' /sys/kernel/debug/pgmap_alloc/bench/stats
+# The memmap burst's pool, free and kept mapped: the shrinkers give it back.
+burst=/sys/kernel/debug/pgmap_alloc/bench-burst/stats
+if [ -f $burst ]; then
+	start=$(cut -d' ' -f1 /proc/uptime)
+	echo 2 > /proc/sys/vm/drop_caches
+	n=0
+	while [ "$(sed -n 's/^pgmaps: //p' $burst)" != 1 ] && [ $n -lt 250 ]; do
+		usleep 20000
+		n=$((n + 1))
+	done
+	end=$(cut -d' ' -f1 /proc/uptime)
+	echo "pgmap_alloc_bench: memmap/after-drop-caches-bytes $(sed -n 's/^memmap_bytes: //p' $burst) bytes"
+	echo "pgmap_alloc_bench: memmap/after-drop-caches-ms $(echo "$start $end" | awk '{ printf "%d", ($2 - $1) * 1000 }') ms"
+fi
 rmmod pgmap_alloc_bench
 echo "== guest: done"
 reboot -f
