@@ -1959,70 +1959,119 @@ enum pgmap_alloc_remove_reason {
 	PGMAP_ALLOC_REMOVED_BY_SHRINKER,
 };
 
+/* The first chunk of the list marked @removing, or NULL. */
+static struct pgmap_alloc_chunk *pgmap_alloc_next_marked(struct pgmap_alloc *pa)
+{
+	struct pgmap_alloc_chunk *chunk, *found = NULL;
+
+	mutex_lock(&pa->lock);
+	list_for_each_entry(chunk, &pa->chunks, node) {
+		if (chunk->removing) {
+			found = chunk;
+			break;
+		}
+	}
+	mutex_unlock(&pa->lock);
+	return found;
+}
+
 /*
- * Take @chunk, already marked @removing, out of the pool: empty it (moving
- * its pages in service out if the pool can copy), take it out of the
- * gen_pool and the chunk list, and give the pgmap back to the driver.
- * Only the driver's own removals move pages: an idle pgmap that was put
- * back into use meanwhile stays. Called with @remove_lock held. On failure
- * the chunk is left marked; the caller unmarks it.
+ * Empty a marked chunk: its pages in service are moved out if this is the
+ * driver's removal and the pool can copy; an idle pgmap that was put back
+ * into use meanwhile stays. Returns 0, or an error with *@nr_left pages
+ * still in service.
  */
-static int pgmap_alloc_take_out(struct pgmap_alloc *pa,
-				struct pgmap_alloc_chunk *chunk,
-				enum pgmap_alloc_remove_reason reason,
-				unsigned long *nr_left)
+static int pgmap_alloc_empty_chunk(struct pgmap_alloc *pa,
+				   struct pgmap_alloc_chunk *chunk,
+				   enum pgmap_alloc_remove_reason reason,
+				   unsigned long *nr_left)
 {
 	struct dev_pagemap *pgmap = chunk->pgmap;
 	int ret, tries;
 
-	lockdep_assert_held(&pa->remove_lock);
+	*nr_left = pgmap_alloc_chunk_in_use(chunk);
+	if (!*nr_left)
+		return 0;
+	if (reason != PGMAP_ALLOC_REMOVED_BY_DRIVER || !pa->ops || !pa->ops->copy)
+		return -EBUSY;
+	/* Keeps the memmap: memunmap_pages() waits for this reference. */
+	if (!percpu_ref_tryget(&pgmap->ref))
+		return -ENODEV;
+	ret = pgmap_alloc_move_out(pa, pgmap, true, nr_left);
+	percpu_ref_put(&pgmap->ref);
+	if (ret)
+		return ret;
 	/*
-	 * Reservations that found the chunk before it was marked are over
-	 * after this, their pages in service or left to the undo worker; no
-	 * new one can find it. Then every cached page of it goes back.
+	 * No page has a reference any more, but the last one freed may not be
+	 * handed back yet: free_zone_device_folio() is short.
+	 */
+	for (tries = 0; pgmap_alloc_chunk_in_use(chunk) && tries < 100; tries++)
+		usleep_range(100, 200);
+	*nr_left = pgmap_alloc_chunk_in_use(chunk);
+	return *nr_left ? -EBUSY : 0;
+}
+
+/*
+ * Take every chunk marked @removing out of the pool, all with the same grace
+ * periods: empty each, take it out of the gen_pool and the chunk list, and
+ * once no hand-back can see it, free it and give its pgmap back to the
+ * driver. A chunk that cannot leave is unmarked and used again. Called with
+ * @remove_lock held, which every marker of chunks holds, so the marked
+ * chunks are this caller's. Returns 0 or the last error, with *@nr_left the
+ * pages in service in the chunks that stayed.
+ */
+static int pgmap_alloc_take_out_marked(struct pgmap_alloc *pa,
+				       enum pgmap_alloc_remove_reason reason,
+				       unsigned long *nr_left)
+{
+	struct pgmap_alloc_chunk *chunk, *next;
+	unsigned long left;
+	LIST_HEAD(gone);
+	int ret, error = 0;
+
+	lockdep_assert_held(&pa->remove_lock);
+	*nr_left = 0;
+	/*
+	 * Reservations that found a chunk before it was marked are over after
+	 * this, their pages in service or left to the undo worker; no new one
+	 * can find it. Then every cached page of it goes back.
 	 */
 	synchronize_rcu();
 	flush_work(&pa->parked_work);
 	pgmap_alloc_drain_all(pa);
 
-	*nr_left = pgmap_alloc_chunk_in_use(chunk);
-	if (*nr_left) {
-		if (reason != PGMAP_ALLOC_REMOVED_BY_DRIVER || !pa->ops || !pa->ops->copy)
-			return -EBUSY;
-		/* Keeps the memmap: memunmap_pages() waits for this reference. */
-		if (!percpu_ref_tryget(&pgmap->ref))
-			return -ENODEV;
-		ret = pgmap_alloc_move_out(pa, pgmap, true, nr_left);
-		percpu_ref_put(&pgmap->ref);
-		if (ret)
-			return ret;
-		/*
-		 * No page has a reference any more, but the last one freed may
-		 * not be handed back yet: free_zone_device_folio() is short.
-		 */
-		for (tries = 0; pgmap_alloc_chunk_in_use(chunk) && tries < 100; tries++)
-			usleep_range(100, 200);
+	while ((chunk = pgmap_alloc_next_marked(pa))) {
+		ret = pgmap_alloc_empty_chunk(pa, chunk, reason, &left);
+		/* -EBUSY if a page was put into service behind the pool's back */
+		if (!ret)
+			ret = gen_pool_remove_chunk(pa->pool, chunk->base);
+		if (ret) {
+			WRITE_ONCE(chunk->removing, false);
+			*nr_left += left;
+			error = ret;
+			continue;
+		}
+		mutex_lock(&pa->lock);
+		list_move(&chunk->node, &gone);
+		mutex_unlock(&pa->lock);
+		WRITE_ONCE(chunk->pgmap->allocator, NULL);
 	}
-	/* -EBUSY if a page was put into service behind the pool's back */
-	ret = gen_pool_remove_chunk(pa->pool, chunk->base);
-	if (ret) {
-		*nr_left = pgmap_alloc_chunk_in_use(chunk);
-		return ret;
-	}
+	if (list_empty(&gone))
+		return error;
 
-	mutex_lock(&pa->lock);
-	list_del(&chunk->node);
-	mutex_unlock(&pa->lock);
-	WRITE_ONCE(pgmap->allocator, NULL);
-	/* Hand-backs that still saw the chunk are done after this. */
+	/* Hand-backs that still saw the chunks are done after this. */
 	synchronize_rcu();
-	atomic_long_inc(&pa->nr_removed);
-	trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages, reason);
-	kvfree(chunk->reserved);
-	kfree(chunk);
-	if (pa->ops && pa->ops->release)
-		pa->ops->release(pa, pgmap, pa->data);
-	return 0;
+	list_for_each_entry_safe(chunk, next, &gone, node) {
+		struct dev_pagemap *pgmap = chunk->pgmap;
+
+		atomic_long_inc(&pa->nr_removed);
+		trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages, reason);
+		kvfree(chunk->reserved);
+		kfree(chunk);
+		if (pa->ops && pa->ops->release)
+			pa->ops->release(pa, pgmap, pa->data);
+	}
+	return error;
 }
 
 /*
@@ -2099,10 +2148,8 @@ int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		goto unlock;
 
 	WRITE_ONCE(pa->remove_task, current);
-	ret = pgmap_alloc_take_out(pa, chunk, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
+	ret = pgmap_alloc_take_out_marked(pa, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
 	WRITE_ONCE(pa->remove_task, NULL);
-	if (ret)
-		WRITE_ONCE(chunk->removing, false);
 unlock:
 	mutex_unlock(&pa->remove_lock);
 	if (nr_left)
@@ -2110,22 +2157,6 @@ unlock:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_remove_pgmap);
-
-/* The next pgmap that pgmap_alloc_remove_all() marked, or NULL. */
-static struct pgmap_alloc_chunk *pgmap_alloc_next_marked(struct pgmap_alloc *pa)
-{
-	struct pgmap_alloc_chunk *chunk, *found = NULL;
-
-	mutex_lock(&pa->lock);
-	list_for_each_entry(chunk, &pa->chunks, node) {
-		if (chunk->removing) {
-			found = chunk;
-			break;
-		}
-	}
-	mutex_unlock(&pa->lock);
-	return found;
-}
 
 /**
  * pgmap_alloc_remove_all() - Take every pgmap out of a pool.
@@ -2149,7 +2180,7 @@ static struct pgmap_alloc_chunk *pgmap_alloc_next_marked(struct pgmap_alloc *pa)
 int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left)
 {
 	struct pgmap_alloc_chunk *chunk;
-	unsigned long left, total = 0;
+	unsigned long left = 0;
 	int ret, error = 0;
 
 	if (nr_left)
@@ -2170,19 +2201,12 @@ int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left)
 			WRITE_ONCE(chunk->removing, true);
 	mutex_unlock(&pa->lock);
 	WRITE_ONCE(pa->remove_task, current);
-	/* Each either leaves the list or is unmarked: this ends. */
-	while ((chunk = pgmap_alloc_next_marked(pa))) {
-		ret = pgmap_alloc_take_out(pa, chunk, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
-		if (ret) {
-			WRITE_ONCE(chunk->removing, false);
-			total += left;
-			error = ret;
-		}
-	}
+	if (!error)
+		error = pgmap_alloc_take_out_marked(pa, PGMAP_ALLOC_REMOVED_BY_DRIVER, &left);
 	WRITE_ONCE(pa->remove_task, NULL);
 	mutex_unlock(&pa->remove_lock);
 	if (nr_left)
-		*nr_left = total;
+		*nr_left = left;
 	return error;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_remove_all);
@@ -2190,18 +2214,19 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_remove_all);
 /* === Giving idle pgmaps back: a memmap that follows use ================== */
 
 /*
- * The pgmap to give back now, marked @removing, or NULL: a pgmap of a
- * growing pool with no page reserved, idle for @delay (any if @shrink), and
- * whose removal keeps @min_pages in the pool. The newest first, so that
- * the pgmaps a pool started with stay. Sets *@next to the jiffies when the
- * next one comes of age, if that is earlier.
+ * Mark @removing the pgmaps to give back now, and return how many: those
+ * of a growing pool with no page reserved, idle for @delay (any if
+ * @shrink) and at least PGMAP_ALLOC_MIN_IDLE, as long as what stays keeps
+ * @min_pages in the pool. The newest first, so that the pgmaps a pool
+ * started with stay. Sets *@next to the jiffies when the next one comes of
+ * age, if that is earlier.
  */
-static struct pgmap_alloc_chunk *
-pgmap_alloc_pick_idle(struct pgmap_alloc *pa, bool shrink, unsigned long delay,
-		      unsigned long *next)
+static unsigned int pgmap_alloc_mark_idle(struct pgmap_alloc *pa, bool shrink,
+					  unsigned long delay, unsigned long *next)
 {
-	struct pgmap_alloc_chunk *chunk, *found = NULL;
+	struct pgmap_alloc_chunk *chunk;
 	unsigned long size, due;
+	unsigned int nr = 0;
 
 	mutex_lock(&pa->lock);
 	if (pa->dead || (!shrink && !delay))
@@ -2219,12 +2244,12 @@ pgmap_alloc_pick_idle(struct pgmap_alloc *pa, bool shrink, unsigned long delay,
 			continue;
 		}
 		WRITE_ONCE(chunk->removing, true);
-		found = chunk;
-		break;
+		size -= chunk->nr_pages;
+		nr++;
 	}
 unlock:
 	mutex_unlock(&pa->lock);
-	return found;
+	return nr;
 }
 
 /*
@@ -2244,23 +2269,15 @@ static void pgmap_alloc_idle_work(struct work_struct *work)
 	unsigned long delay = msecs_to_jiffies(READ_ONCE(pa->idle_ms));
 	bool shrink = xchg(&pa->shrink_now, false);
 	enum pgmap_alloc_remove_reason reason;
-	struct pgmap_alloc_chunk *chunk;
 	unsigned long next = 0, nr_left;
-	size_t tries;
 
 	reason = shrink ? PGMAP_ALLOC_REMOVED_BY_SHRINKER : PGMAP_ALLOC_REMOVED_IDLE;
 	mutex_lock(&pa->remove_lock);
-	mutex_lock(&pa->lock);
-	tries = list_count_nodes(&pa->chunks);
-	mutex_unlock(&pa->lock);
-	/* A pgmap put back into use meanwhile is not tried twice. */
-	for (; tries; tries--) {
-		chunk = pgmap_alloc_pick_idle(pa, shrink, delay, &next);
-		if (!chunk)
-			break;
+	/* All at once: two grace periods for any number of pgmaps */
+	if (pgmap_alloc_mark_idle(pa, shrink, delay, &next)) {
 		WRITE_ONCE(pa->remove_task, current);
-		if (pgmap_alloc_take_out(pa, chunk, reason, &nr_left))
-			WRITE_ONCE(chunk->removing, false);
+		/* A pgmap put back into use meanwhile stays, unmarked. */
+		pgmap_alloc_take_out_marked(pa, reason, &nr_left);
 		WRITE_ONCE(pa->remove_task, NULL);
 	}
 	mutex_unlock(&pa->remove_lock);

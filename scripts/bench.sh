@@ -20,9 +20,11 @@ kernel=$("$TOP/scripts/build-kernel.sh" run "$TOP/configs/run.config" \
 stage 3/4 "making the initramfs"
 "$TOP/scripts/make-initramfs.sh" "$BUILD/bench-initramfs.cpio.gz" \
 	"$TOP/scripts/guest/guest-bench.sh" "$BUILD/run/lib/tests/pgmap_alloc_bench.ko"
+# No THP: the eviction figures migrate a process's buffer page by page.
 stage 4/4 "running the benchmark in QEMU, 2 vCPUs, sizes $sizes GiB (console: $console)"
 QEMU_MEM=${QEMU_MEM:-9G} "$TOP/scripts/boot-qemu.sh" "$kernel" \
 	"$BUILD/bench-initramfs.cpio.gz" "$console" 5400 "bench_sizes=$sizes" \
+	transparent_hugepage=never \
 	${BENCH_ARGS:+"bench_args=$BENCH_ARGS"}
 grep -aq 'pgmap_alloc_bench: done' "$console" ||
 	die "the benchmark did not finish" "see $console"

@@ -1181,7 +1181,8 @@ static void bench_memmap_burst(void)
 	unsigned long nr = (unsigned long)burst_mib << (20 - PAGE_SHIFT);
 	struct folio **folios;
 	struct pgmap_alloc *pa;
-	u64 start;
+	u64 start, first = 0;
+	unsigned long peak;
 
 	if (!burst_mib)
 		return;
@@ -1194,10 +1195,15 @@ static void bench_memmap_burst(void)
 	if (burst_fill(pa, folios, nr))
 		goto out;
 	start = ktime_get_ns();
+	peak = pgmap_alloc_size(pa);
 	/* Down to the first pgmap: the pool's minimum of one page keeps it */
 	while (pgmap_alloc_size(pa) > BURST_PGMAP_SIZE >> PAGE_SHIFT &&
-	       ktime_get_ns() - start < 30 * NSEC_PER_SEC)
+	       ktime_get_ns() - start < 30 * NSEC_PER_SEC) {
+		if (!first && pgmap_alloc_size(pa) < peak)
+			first = ktime_get_ns() - start;
 		msleep(20);
+	}
+	bench_report("memmap/first-give-back-ms", div_u64(first, NSEC_PER_MSEC), "ms");
 	bench_report("memmap/after-idle-bytes", pgmap_alloc_size(pa) * sizeof(struct page),
 		     "bytes");
 	bench_report("memmap/after-idle-ms", div_u64(ktime_get_ns() - start, NSEC_PER_MSEC),
