@@ -10,7 +10,11 @@ console, out, kver = sys.argv[1:4]
 figures = {}
 stats = {}
 spread = {}
+evict_range = None
 for line in open(console, errors="replace"):
+    m = re.search(r"pgmap_alloc_bench: evict speed ratios (\d+\.\.\d+)%", line)
+    if m:
+        evict_range = m.group(1)
     m = re.search(r"pgmap_alloc_bench: churn (\S+) (\d+)%: (\d+\.\.\d+)%", line)
     if m:
         spread[(m.group(1), int(m.group(2)))] = m.group(3)
@@ -99,7 +103,8 @@ evict = get("ratio/evict-speed-pgmap_alloc-vs-by-hand")
 if evict:
     print(f"\neviction, {get('lifecycle/evict-pgmap_alloc')} pages/s with pgmap_alloc_evict(), "
           f"{get('lifecycle/evict-by-hand')} pages/s by hand (test_hmm's loop): "
-          f"speed {evict / 100}x (median of the ratios within each repetition)")
+          f"speed {evict / 100}x (median of the ratios within each repetition, "
+          f"range {evict_range}%)")
     print(f"a pgmap per MiB: mapped alone {get('lifecycle/map-alone')} ns, "
           f"mapped and added to a pool {get('lifecycle/grow')} ns; "
           f"unmapped alone {get('lifecycle/unmap-alone')} ns, "

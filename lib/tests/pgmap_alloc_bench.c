@@ -1028,6 +1028,9 @@ static void lifecycle_eviction(struct bench_map *m, struct pgmap_alloc *pa,
 	for (r = 0; r < n; r++)
 		ratios[r] = div64_u64(t[1][r] * 100, t[0][r]);
 	bench_report("ratio/evict-speed-pgmap_alloc-vs-by-hand", median(ratios, n), "%");
+	/* median() sorted them */
+	pr_info("pgmap_alloc_bench: evict speed ratios %llu..%llu%% over %u repetitions\n",
+		ratios[0], ratios[n - 1], n);
 	bench_report("lifecycle/evict-pgmap_alloc",
 		     div64_u64((u64)nr * NSEC_PER_SEC, median(t[0], n)), "pages/s");
 	bench_report("lifecycle/evict-by-hand",
