@@ -241,7 +241,8 @@ struct pgmap_alloc_chunk {
 	bool removing;
 	/* Cached and in service: 0 when the pgmap could leave the pool */
 	atomic_long_t nr_reserved;
-	unsigned long idle_since;	/* jiffies when @nr_reserved fell to 0 */
+	/* jiffies when @nr_reserved last fell to 0; 0 while it is not 0 */
+	unsigned long idle_since;
 };
 
 /*
@@ -507,7 +508,8 @@ static void pgmap_alloc_chunk_idle(struct pgmap_alloc_chunk *chunk)
 	struct pgmap_alloc *pa = chunk->pa;
 	u32 idle_ms = READ_ONCE(pa->idle_ms);
 
-	WRITE_ONCE(chunk->idle_since, jiffies);
+	/* 0 means in use; at worst the pgmap looks idle a jiffy later */
+	WRITE_ONCE(chunk->idle_since, jiffies ?: 1);
 	/* Pending means armed for an earlier pgmap, which re-arms it. */
 	if (pa->ops && pa->ops->grow && idle_ms && !delayed_work_pending(&pa->idle_work))
 		queue_delayed_work(system_unbound_wq, &pa->idle_work,
@@ -789,7 +791,13 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 	if (!addr)
 		return NULL;
 	*offset = addr - chunk->base;
-	atomic_long_add(nr_pages, &chunk->nr_reserved);
+	/*
+	 * In use again: the idle work must not take the time of the last
+	 * idle spell for the next one, which pgmap_alloc_chunk_idle() sets
+	 * only after @nr_reserved fell to 0.
+	 */
+	if (atomic_long_add_return(nr_pages, &chunk->nr_reserved) == nr_pages)
+		WRITE_ONCE(chunk->idle_since, 0);
 	for (i = 0; i < nr_pages; i++)
 		set_bit(*offset + i, chunk->reserved);
 	return chunk;
@@ -1377,6 +1385,16 @@ fail:
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_create);
 
+/* The share of the pool that caches may hold follows its size. */
+static void pgmap_alloc_set_cache_limit(struct pgmap_alloc *pa)
+{
+	lockdep_assert_held(&pa->lock);
+	WRITE_ONCE(pa->cache_limit,
+		   min_t(unsigned long, PGMAP_ALLOC_CACHE_SIZE,
+			 gen_pool_size(pa->pool) /
+			 (PGMAP_ALLOC_CACHE_SHARE * num_possible_cpus())));
+}
+
 /* Is @pgmap mapped and not dying? */
 static int pgmap_alloc_check_live(struct dev_pagemap *pgmap)
 {
@@ -1447,7 +1465,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	chunk->pgmap = pgmap;
 	chunk->nr_pages = nr_pages;
 	chunk->top = nr_pages;
-	chunk->idle_since = jiffies;
+	chunk->idle_since = jiffies ?: 1;
 	/* ZONE_DEVICE implies a virtual memmap: one range's pages are contiguous */
 	if (pgmap->nr_range == 1)
 		chunk->first_page = pfn_to_page(PHYS_PFN(pgmap->range.start));
@@ -1472,10 +1490,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 	}
 	pa->next_base = ALIGN(chunk->base + nr_pages, MAX_ORDER_NR_PAGES);
 	list_add_tail(&chunk->node, &pa->chunks);
-	WRITE_ONCE(pa->cache_limit,
-		   min_t(unsigned long, PGMAP_ALLOC_CACHE_SIZE,
-			 gen_pool_size(pa->pool) /
-			 (PGMAP_ALLOC_CACHE_SHARE * num_possible_cpus())));
+	pgmap_alloc_set_cache_limit(pa);
 	mutex_unlock(&pa->lock);
 	return 0;
 
@@ -1527,16 +1542,18 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_init);
  * still mapped; then memunmap_pages() of each pgmap, from
  * &pgmap_alloc_ops.release or by the driver once this has returned.
  *
- * No allocation may start once it has been called; allocations already
- * running either finish first or fail with -ENODEV, and it waits for those
- * that are growing the pool, and for a pgmap_alloc_remove_pgmap() that
- * runs. Pages still in service are evicted to system RAM if the pool has a
- * &pgmap_alloc_ops.copy callback (see pgmap_alloc_evict()). Then
+ * No allocation or removal may start once it has been called; allocations
+ * already running either finish first or fail with -ENODEV, and it waits
+ * for those that are growing the pool, and for a removal that holds the
+ * pool's removal lock (the driver's, or a growing pool's idle one).
+ *
+ * Pages still in service are evicted to system RAM if the pool has a
+ * &pgmap_alloc_ops.copy callback (see pgmap_alloc_evict()); then
  * &pgmap_alloc_ops.release is called for each pgmap. If pages are still in
- * service after that (the pool cannot copy, or eviction failed), the pool
- * is reported with the number of pages and leaked, so that their later
- * hand-back stays safe; it then refuses every allocation with -ENODEV, the
- * pgmaps keep pointing at it and cannot join another pool, and
+ * service after the eviction (the pool cannot copy, or a page could not
+ * move), the pool is reported with the number of pages and leaked, so that
+ * their later hand-back stays safe; it then refuses every allocation with
+ * -ENODEV, the pgmaps keep pointing at it and cannot join another pool, and
  * &pgmap_alloc_ops.release is not called.
  *
  * Context: Process context; sleeps for RCU grace periods, and for
@@ -1976,6 +1993,29 @@ static struct pgmap_alloc_chunk *pgmap_alloc_next_marked(struct pgmap_alloc *pa)
 }
 
 /*
+ * A chunk with no page reserved may still have pages in service that a
+ * driver put there behind the pool's back (a bug): ->release would then
+ * wait for them forever in memunmap_pages(). Reported, and the chunk
+ * stays. A read of each page's refcount, once per removal.
+ */
+static int pgmap_alloc_check_strays(struct pgmap_alloc *pa,
+				    struct pgmap_alloc_chunk *chunk,
+				    unsigned long *nr_left)
+{
+	struct dev_pagemap *pgmap = chunk->pgmap;
+	int r;
+
+	*nr_left = 0;
+	for (r = 0; r < pgmap->nr_range; r++)
+		*nr_left += pgmap_alloc_nr_referenced(PHYS_PFN(pgmap->ranges[r].start),
+						      PHYS_PFN(range_len(&pgmap->ranges[r])));
+	if (WARN_ONCE(*nr_left, "pgmap_alloc %s: %lu pages in service without the pool\n",
+		      pa->name, *nr_left))
+		return -EBUSY;
+	return 0;
+}
+
+/*
  * Empty a marked chunk: its pages in service are moved out if this is the
  * driver's removal and the pool can copy; an idle pgmap that was put back
  * into use meanwhile stays. Returns 0, or an error with *@nr_left pages
@@ -1991,7 +2031,7 @@ static int pgmap_alloc_empty_chunk(struct pgmap_alloc *pa,
 
 	*nr_left = pgmap_alloc_chunk_in_use(chunk);
 	if (!*nr_left)
-		return 0;
+		return pgmap_alloc_check_strays(pa, chunk, nr_left);
 	if (reason != PGMAP_ALLOC_REMOVED_BY_DRIVER || !pa->ops || !pa->ops->copy)
 		return -EBUSY;
 	/* Keeps the memmap: memunmap_pages() waits for this reference. */
@@ -2008,7 +2048,7 @@ static int pgmap_alloc_empty_chunk(struct pgmap_alloc *pa,
 	for (tries = 0; pgmap_alloc_chunk_in_use(chunk) && tries < 100; tries++)
 		usleep_range(100, 200);
 	*nr_left = pgmap_alloc_chunk_in_use(chunk);
-	return *nr_left ? -EBUSY : 0;
+	return *nr_left ? -EBUSY : pgmap_alloc_check_strays(pa, chunk, nr_left);
 }
 
 /*
@@ -2042,7 +2082,7 @@ static int pgmap_alloc_take_out_marked(struct pgmap_alloc *pa,
 
 	while ((chunk = pgmap_alloc_next_marked(pa))) {
 		ret = pgmap_alloc_empty_chunk(pa, chunk, reason, &left);
-		/* -EBUSY if a page was put into service behind the pool's back */
+		/* Cannot fail: no bit is set, and none can be */
 		if (!ret)
 			ret = gen_pool_remove_chunk(pa->pool, chunk->base);
 		if (ret) {
@@ -2053,6 +2093,7 @@ static int pgmap_alloc_take_out_marked(struct pgmap_alloc *pa,
 		}
 		mutex_lock(&pa->lock);
 		list_move(&chunk->node, &gone);
+		pgmap_alloc_set_cache_limit(pa);
 		mutex_unlock(&pa->lock);
 		WRITE_ONCE(chunk->pgmap->allocator, NULL);
 	}
@@ -2084,7 +2125,14 @@ static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
 		      "pgmap_alloc %s: pgmap removed from a walk callback\n", pa->name))
 		return -EDEADLK;
 	if (WARN_ONCE(READ_ONCE(pa->remove_task) == current,
-		      "pgmap_alloc %s: pgmap removed from ->release\n", pa->name))
+		      "pgmap_alloc %s: pgmap removed from ->copy or ->release\n", pa->name))
+		return -EDEADLK;
+	/*
+	 * ->grow holds @grow_lock; a removal holds @remove_lock while ->copy
+	 * and ->release run, which may allocate and so wait for @grow_lock.
+	 */
+	if (WARN_ONCE(READ_ONCE(pa->grow_task) == current,
+		      "pgmap_alloc %s: pgmap removed from ->grow\n", pa->name))
 		return -EDEADLK;
 	return 0;
 }
@@ -2233,11 +2281,13 @@ static unsigned int pgmap_alloc_mark_idle(struct pgmap_alloc *pa, bool shrink,
 		goto unlock;
 	size = gen_pool_size(pa->pool);
 	list_for_each_entry_reverse(chunk, &pa->chunks, node) {
+		unsigned long idle_since = READ_ONCE(chunk->idle_since);
+
+		/* @size counts the chunk: no overflow for any @min_pages */
 		if (chunk->removing || atomic_long_read(&chunk->nr_reserved) ||
-		    size < chunk->nr_pages + READ_ONCE(pa->min_pages))
+		    !idle_since || size - chunk->nr_pages < READ_ONCE(pa->min_pages))
 			continue;
-		due = READ_ONCE(chunk->idle_since) +
-			max(shrink ? 0 : delay, PGMAP_ALLOC_MIN_IDLE);
+		due = idle_since + max(shrink ? 0 : delay, PGMAP_ALLOC_MIN_IDLE);
 		if (time_before(jiffies, due)) {
 			if (!*next || time_before(due, *next))
 				*next = due;
