@@ -2559,6 +2559,36 @@ static void pgmap_alloc_destroy_evicts(struct kunit *test)
 }
 
 /*
+ * A page that a driver put into service behind the pool's back (a bug) is
+ * found before its pgmap leaves: the removal warns and fails, instead of
+ * calling ->release, whose memunmap_pages() would wait for it forever.
+ */
+static void pgmap_alloc_remove_stray_page(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned long nr_left = 0;
+	struct folio *stray;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, 512);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	stray = pgmap_request_folio(&ctx->dev->pgmap, 7, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(stray));
+
+	ret = PGMAP_KUNIT_EXPECT_WARN(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap,
+								     &nr_left));
+	KUNIT_EXPECT_EQ(test, ret, -EBUSY);
+	KUNIT_EXPECT_EQ(test, nr_left, 1);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 512);
+	/* Out of service without the free path, as it came: then it can go. */
+	KUNIT_EXPECT_EQ(test, pgmap_cancel_folio(stray), 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_remove_pgmap(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_released, 1);
+}
+
+/*
  * A page the driver holds cannot move: the removal fails, says how many
  * pages stayed, and the pgmap goes on handing out pages. Without a copy
  * callback the removal does not even try.
@@ -2820,6 +2850,15 @@ static void pgmap_alloc_idle_keeps_minimum(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 3 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 0);
 
+	/*
+	 * The largest minimum: never give back, idle time or not. Longer than
+	 * the per-CPU caches keep pages, which keep their pgmaps in use.
+	 */
+	pgmap_alloc_set_idle(ctx->pa, 10, ULONG_MAX);
+	msleep(1500);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_size(ctx->pa), 3 * FOLLOW_PGMAP_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->released), 0);
+
 	pgmap_alloc_set_idle(ctx->pa, 10, 2 * FOLLOW_PGMAP_PAGES);
 	KUNIT_EXPECT_TRUE(test, pool_size_becomes(ctx->pa, 2 * FOLLOW_PGMAP_PAGES, 10000));
 	msleep(300);
@@ -3076,6 +3115,7 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_remove_held_page),
 	KUNIT_CASE(pgmap_alloc_remove_without_copy),
 	KUNIT_CASE(pgmap_alloc_remove_cached_elsewhere),
+	KUNIT_CASE(pgmap_alloc_remove_stray_page),
 	KUNIT_CASE(pgmap_alloc_destroy_evicts),
 	KUNIT_CASE_SLOW(pgmap_alloc_remove_while_allocating),
 	KUNIT_CASE(pgmap_alloc_idle_gives_back),
