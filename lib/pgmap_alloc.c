@@ -218,6 +218,7 @@ struct pgmap_alloc {
 	 */
 	atomic_long_t nr_failed;
 	atomic_long_t nr_removed;	/* pgmaps taken out of the pool */
+	atomic_long_t nr_leaving;	/* pages of pgmaps out, not yet released */
 	/* Giving idle pgmaps back, for pools with ->grow */
 	u32 idle_ms;			/* 0: only under memory pressure */
 	unsigned long min_pages;	/* never shrink below this */
@@ -881,6 +882,21 @@ static unsigned int pgmap_alloc_gfp_scope(gfp_t gfp)
 	return 0;
 }
 
+/* Call ->grow, in the scope of the allocation's @gfp, with @grow_lock held. */
+static int pgmap_alloc_grow(struct pgmap_alloc *pa, gfp_t gfp)
+{
+	unsigned int scope;
+	int ret;
+
+	lockdep_assert_held(&pa->grow_lock);
+	WRITE_ONCE(pa->grow_task, current);
+	scope = memalloc_flags_save(pgmap_alloc_gfp_scope(gfp));
+	ret = pa->ops->grow(pa, pa->data);
+	memalloc_flags_restore(scope);
+	WRITE_ONCE(pa->grow_task, NULL);
+	return ret;
+}
+
 /*
  * The part of an allocation that may sleep: empty the other CPUs' caches,
  * then grow the pool. The caller counted itself in @nr_waiters while the
@@ -891,7 +907,6 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 				     unsigned int align_order, gfp_t gfp,
 				     struct page **pages)
 {
-	unsigned int scope;
 	int ret;
 
 	/* ->grow holds @grow_lock, a walk @lock, which growing needs too. */
@@ -903,6 +918,11 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 		      "pgmap_alloc %s: allocation that must wait, from a walk callback\n",
 		      pa->name))
 		return -EDEADLK;
+	/* Growing may wait for a removal, which runs ->copy and ->release. */
+	if (WARN_ONCE(READ_ONCE(pa->remove_task) == current,
+		      "pgmap_alloc %s: allocation that must wait, from ->copy or ->release\n",
+		      pa->name))
+		return -EDEADLK;
 
 	mutex_lock(&pa->grow_lock);
 	/* Another caller may have drained or grown the pool while we waited. */
@@ -912,11 +932,16 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
 	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
-		WRITE_ONCE(pa->grow_task, current);
-		scope = memalloc_flags_save(pgmap_alloc_gfp_scope(gfp));
-		ret = pa->ops->grow(pa, pa->data);
-		memalloc_flags_restore(scope);
-		WRITE_ONCE(pa->grow_task, NULL);
+		ret = pgmap_alloc_grow(pa, gfp);
+		/*
+		 * The device may be full of pgmaps that are on their way out:
+		 * wait for that removal to give them back, and grow again.
+		 */
+		if (ret && mutex_is_locked(&pa->remove_lock)) {
+			mutex_lock(&pa->remove_lock);
+			mutex_unlock(&pa->remove_lock);
+			ret = pgmap_alloc_grow(pa, gfp);
+		}
 		if (!ret) {
 			rcu_read_lock();
 			ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
@@ -1003,7 +1028,10 @@ pgmap_alloc_folio_uncached(struct pgmap_alloc *pa, gfp_t gfp)
  * MAX_PAGE_ORDER, -ENODEV if @pa was destroyed or its pgmap is dying, the
  * error of &pgmap_alloc_ops.grow, or -EDEADLK (warned about once) if the
  * allocation would have to wait for the pool and is made from inside its own
- * &pgmap_alloc_ops.grow or a pgmap_alloc_walk_pgmaps() callback.
+ * &pgmap_alloc_ops.grow, &pgmap_alloc_ops.copy or &pgmap_alloc_ops.release,
+ * or a pgmap_alloc_walk_pgmaps() callback. With &pgmap_alloc_ops.grow, a
+ * full pool whose growth fails while pgmaps are being removed waits for the
+ * removal and grows again.
  */
 struct folio *pgmap_alloc_folio(struct pgmap_alloc *pa, unsigned int order,
 				gfp_t gfp)
@@ -1211,8 +1239,9 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	/* A snapshot: both can move between the two reads */
 	seq_printf(m, "in_use: %lu\n", size - min(free, size));
 	seq_printf(m, "failures: %ld\n", atomic_long_read(&pa->nr_failed));
-	/* What the pool's pgmaps cost in struct pages while they are mapped */
-	seq_printf(m, "memmap_bytes: %lu\n", size * sizeof(struct page));
+	/* What the pool's pgmaps cost in struct pages, until ->release */
+	seq_printf(m, "memmap_bytes: %lu\n",
+		   (size + atomic_long_read(&pa->nr_leaving)) * sizeof(struct page));
 	seq_printf(m, "removals: %ld\n", atomic_long_read(&pa->nr_removed));
 	/* The allocator's own memory: two bits per page and a per-CPU part */
 	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
@@ -2094,23 +2123,31 @@ static int pgmap_alloc_take_out_marked(struct pgmap_alloc *pa,
 		mutex_lock(&pa->lock);
 		list_move(&chunk->node, &gone);
 		pgmap_alloc_set_cache_limit(pa);
+		/* Still mapped, until ->release: the stats count it. */
+		atomic_long_add(chunk->nr_pages, &pa->nr_leaving);
 		mutex_unlock(&pa->lock);
 		WRITE_ONCE(chunk->pgmap->allocator, NULL);
 	}
 	if (list_empty(&gone))
 		return error;
 
-	/* Hand-backs that still saw the chunks are done after this. */
+	/*
+	 * The driver may unmap the pgmaps now: a hand-back that still saw a
+	 * chunk holds a reference on its pgmap, which memunmap_pages() waits
+	 * for, and nothing else of the pool touches their pages.
+	 */
+	list_for_each_entry(chunk, &gone, node) {
+		atomic_long_inc(&pa->nr_removed);
+		trace_pgmap_alloc_remove(pa, chunk->pgmap, chunk->nr_pages, reason);
+		if (pa->ops && pa->ops->release)
+			pa->ops->release(pa, chunk->pgmap, pa->data);
+		atomic_long_sub(chunk->nr_pages, &pa->nr_leaving);
+	}
+	/* RCU readers that still saw the chunks are done after this. */
 	synchronize_rcu();
 	list_for_each_entry_safe(chunk, next, &gone, node) {
-		struct dev_pagemap *pgmap = chunk->pgmap;
-
-		atomic_long_inc(&pa->nr_removed);
-		trace_pgmap_alloc_remove(pa, pgmap, chunk->nr_pages, reason);
 		kvfree(chunk->reserved);
 		kfree(chunk);
-		if (pa->ops && pa->ops->release)
-			pa->ops->release(pa, pgmap, pa->data);
 	}
 	return error;
 }

@@ -34,7 +34,8 @@ struct pgmap_alloc;
  *	pgmap_alloc_remove_pgmap() and pgmap_alloc_destroy(), once the pool
  *	has let go of it and none of its pages is in service, so that the
  *	driver unmaps it (memunmap_pages()) and frees it without keeping a
- *	list of its pgmaps. It must not remove pgmaps from the pool.
+ *	list of its pgmaps. It must not remove pgmaps from the pool, and an
+ *	allocation from the pool that must wait fails in it with -EDEADLK.
  * @copy: Copies the contents of device pages, for pgmap_alloc_evict() and
  *	pgmap_alloc_remove_pgmap(): each of the @nr pages (at most 512) of
  *	@src to the page at the same index of @dst. Each @src page is a page
@@ -50,9 +51,9 @@ struct pgmap_alloc;
  *	later pass; a device page refused so makes the removal use system RAM
  *	from then on. It returns 0, or a negative errno if it copied
  *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
- *	the eviction with that error. From a walk callback it runs with the
- *	walk's lock held, so an allocation from the pool that must wait fails
- *	with -EDEADLK.
+ *	the eviction with that error. During a removal, or from a walk
+ *	callback, an allocation from the pool that must wait fails in it with
+ *	-EDEADLK.
  */
 struct pgmap_alloc_ops {
 	int (*grow)(struct pgmap_alloc *pa, void *data);
