@@ -57,9 +57,11 @@
  *   marked @removing, which placement and the caches honour, so no page of
  *   it is handed out after a grace period; the caches are emptied; its pages
  *   in service are moved out; then its gen_pool chunk is removed, the chunk
- *   unlinked, and after another grace period (for hand-backs) freed. A
- *   growing pool does the same for pgmaps that stay free (a delayed work) or
- *   when memory is short (a shrinker that queues that work).
+ *   unlinked, ->release called (memunmap_pages() waits for hand-backs in
+ *   flight, which hold pgmap references), and after another grace period
+ *   the chunk is freed. A growing pool does the same for pgmaps that stay
+ *   free (a delayed work) or when memory is short (a shrinker that queues
+ *   that work).
  *
  * The file, in order: tunables and data; placement; reserving; the per-CPU
  * caches; putting pages into service and undoing it; allocation; the

@@ -124,7 +124,7 @@ static int allocate_from_a(void *arg)
 			a->nr_outside++;
 		if (addr)
 			gen_pool_free(a->pool, addr, 1);
-		a->nr_allocs++;
+		WRITE_ONCE(a->nr_allocs, a->nr_allocs + 1);
 		cond_resched();
 	}
 	return 0;
@@ -133,13 +133,15 @@ static int allocate_from_a(void *arg)
 /*
  * Chunk B comes and goes while another CPU allocates and frees in chunk A,
  * walking the list that B leaves: with KASAN, a chunk freed before the
- * walkers left it is reported.
+ * walkers left it is reported. Each removal frees the chunk after a grace
+ * period, so thousands of chunks are in flight.
  */
 static void remove_while_allocating(struct kunit *test)
 {
 	struct gen_pool *pool = make_pool(test, 2);
 	struct allocator a = { .pool = pool };
 	struct task_struct *task;
+	unsigned long timeout;
 	unsigned int cpu;
 	int i;
 
@@ -150,10 +152,17 @@ static void remove_while_allocating(struct kunit *test)
 	if (cpu < nr_cpu_ids)
 		kthread_bind(task, cpu);
 	wake_up_process(task);
-	for (i = 0; i < 100; i++) {
+	/*
+	 * Removal does not wait for the chunk to be freed: go on until the
+	 * other CPU has allocated a good many times, or a few seconds passed.
+	 */
+	timeout = jiffies + 5 * HZ;
+	for (i = 0; i < 100 || (READ_ONCE(a.nr_allocs) < 10000 &&
+				time_before(jiffies, timeout)); i++) {
 		KUNIT_ASSERT_EQ(test, 0, gen_pool_remove_chunk(pool, CHUNK_B));
 		KUNIT_ASSERT_EQ(test, 0, gen_pool_add(pool, CHUNK_B, CHUNK_SIZE,
 						      NUMA_NO_NODE));
+		cond_resched();
 	}
 	kthread_stop(task);
 	KUNIT_EXPECT_GT(test, a.nr_allocs, 0);
