@@ -2196,12 +2196,12 @@ static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
  * where they went.
  *
  * Context: Process context; sleeps for RCU grace periods, and as long as
- * the copies take. Not from a walk callback, ->copy nor ->release.
+ * the copies take. Not from a walk callback, ->grow, ->copy nor ->release.
  * Return: 0; -EBUSY if pages of @pgmap are still in service (without a copy
  * callback, or after eviction gave up), or an error of eviction as for
  * pgmap_alloc_evict(); -ENODEV if @pa was destroyed or @pgmap is being torn
  * down; -EINVAL (warned about once) if @pgmap is not in @pa; -EDEADLK
- * (warned about once) from a walk callback, ->copy or ->release.
+ * (warned about once) from a walk callback, ->grow, ->copy or ->release.
  */
 int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			     unsigned long *nr_left)
