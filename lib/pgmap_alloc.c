@@ -170,6 +170,12 @@
  */
 #define PGMAP_ALLOC_EVICT_PASSES	6
 
+/*
+ * Blocks a compaction tries to empty before it gives up: a block with a page
+ * that will not move (held, pinned, refused by the copy) costs a try.
+ */
+#define PGMAP_ALLOC_COMPACT_TRIES	4
+
 struct pgmap_alloc_cached {
 	struct pgmap_alloc_chunk *chunk;
 	pgoff_t offset;
@@ -221,6 +227,13 @@ struct pgmap_alloc {
 	atomic_long_t nr_failed;
 	atomic_long_t nr_removed;	/* pgmaps taken out of the pool */
 	atomic_long_t nr_leaving;	/* pages of pgmaps out, not yet released */
+	/* Compaction: one at a time, under @remove_lock; counts for debugfs */
+	atomic_long_t nr_compactions;
+	atomic_long_t nr_compact_moved;
+	atomic_long_t nr_compact_freed;
+	/* The block being emptied (pgmap_alloc_compact_keep()), or NULL */
+	struct pgmap_alloc_compaction *compaction;
+	raw_spinlock_t compact_lock;	/* @compaction, from any context */
 	/* Giving idle pgmaps back, for pools with ->grow */
 	u32 idle_ms;			/* 0: only under memory pressure */
 	unsigned long min_pages;	/* never shrink below this */
@@ -242,10 +255,27 @@ struct pgmap_alloc_chunk {
 	unsigned long *reserved;	/* pages reserved by the pool */
 	/* Hands out no page: pgmap_alloc_remove_pgmap() is taking it out */
 	bool removing;
+	/* A compaction empties a block of it: its pages skip the caches */
+	bool compacting;
 	/* Cached and in service: 0 when the pgmap could leave the pool */
 	atomic_long_t nr_reserved;
 	/* jiffies when @nr_reserved last fell to 0; 0 while it is not 0 */
 	unsigned long idle_since;
+};
+
+/*
+ * The block of @chunk that a compaction is emptying: @nr pages from offset
+ * @start. Its free pages are claimed in the gen_pool as the compaction
+ * starts, and each page of it that goes back to the pool meanwhile stays
+ * claimed (pgmap_alloc_compact_keep()), marked in @claimed; so nothing is
+ * placed in the block, and it comes free at once, whole, when the
+ * compaction ends.
+ */
+struct pgmap_alloc_compaction {
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long start;
+	unsigned long nr;
+	DECLARE_BITMAP(claimed, MAX_ORDER_NR_PAGES);
 };
 
 /*
@@ -519,6 +549,29 @@ static void pgmap_alloc_chunk_idle(struct pgmap_alloc_chunk *chunk)
 				   msecs_to_jiffies(idle_ms));
 }
 
+/*
+ * A page of @chunk goes back to the pool while a compaction runs on it: if
+ * it is in the block being emptied, keep it claimed for the compaction and
+ * return true. From any context.
+ */
+static bool pgmap_alloc_compact_keep(struct pgmap_alloc_chunk *chunk,
+				     pgoff_t offset)
+{
+	struct pgmap_alloc *pa = chunk->pa;
+	struct pgmap_alloc_compaction *c;
+	unsigned long flags;
+	bool kept = false;
+
+	raw_spin_lock_irqsave(&pa->compact_lock, flags);
+	c = pa->compaction;
+	if (c && c->chunk == chunk && offset - c->start < c->nr) {
+		set_bit(offset - c->start, c->claimed);
+		kept = true;
+	}
+	raw_spin_unlock_irqrestore(&pa->compact_lock, flags);
+	return kept;
+}
+
 /* Give a reserved page back to the gen_pool, unless it is not reserved. */
 static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 				  pgoff_t offset)
@@ -526,7 +579,9 @@ static void pgmap_alloc_unreserve(struct pgmap_alloc_chunk *chunk,
 	/* Only after a driver bug, reported when it happened */
 	if (WARN_ON_ONCE(!test_and_clear_bit(offset, chunk->reserved)))
 		return;
-	pgmap_alloc_free_bits(chunk, offset, 1);
+	if (likely(!READ_ONCE(chunk->compacting)) ||
+	    !pgmap_alloc_compact_keep(chunk, offset))
+		pgmap_alloc_free_bits(chunk, offset, 1);
 	if (atomic_long_dec_and_test(&chunk->nr_reserved))
 		pgmap_alloc_chunk_idle(chunk);
 }
@@ -561,8 +616,11 @@ static void pgmap_alloc_cache_push(struct pgmap_alloc_chunk *chunk,
 	unsigned int i, limit = READ_ONCE(chunk->pa->cache_limit);
 
 	lockdep_assert_held(this_cpu_ptr(&pgmap_alloc_cpu_lock));
-	/* A pgmap on its way out takes its pages straight back. */
-	if (unlikely(READ_ONCE(chunk->removing))) {
+	/*
+	 * A pgmap on its way out takes its pages straight back; so does one
+	 * being compacted, whose pages must not hide in caches.
+	 */
+	if (unlikely(READ_ONCE(chunk->removing) || READ_ONCE(chunk->compacting))) {
 		pgmap_alloc_unreserve(chunk, offset);
 		return;
 	}
@@ -779,21 +837,12 @@ pgmap_alloc_into_service(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 	return folio;
 }
 
-/* Reserve @nr_pages in the gen_pool; returns the chunk, or NULL. */
-static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
-						     unsigned long nr_pages,
-						     unsigned long align_mask,
-						     pgoff_t *offset)
+/* Pages taken from the gen_pool at @offset become the pool's reserved pages. */
+static inline void pgmap_alloc_mark_reserved(struct pgmap_alloc_chunk *chunk,
+					     pgoff_t offset, unsigned long nr_pages)
 {
-	struct pgmap_alloc_chunk *chunk;
-	unsigned long addr, i;
+	unsigned long i;
 
-	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
-					 pgmap_alloc_place, &align_mask,
-					 (void **)&chunk);
-	if (!addr)
-		return NULL;
-	*offset = addr - chunk->base;
 	/*
 	 * In use again: the idle work must not take the time of the last
 	 * idle spell for the next one, which pgmap_alloc_chunk_idle() sets
@@ -802,7 +851,25 @@ static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
 	if (atomic_long_add_return(nr_pages, &chunk->nr_reserved) == nr_pages)
 		WRITE_ONCE(chunk->idle_since, 0);
 	for (i = 0; i < nr_pages; i++)
-		set_bit(*offset + i, chunk->reserved);
+		set_bit(offset + i, chunk->reserved);
+}
+
+/* Reserve @nr_pages in the gen_pool; returns the chunk, or NULL. */
+static struct pgmap_alloc_chunk *pgmap_alloc_reserve(struct pgmap_alloc *pa,
+						     unsigned long nr_pages,
+						     unsigned long align_mask,
+						     pgoff_t *offset)
+{
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long addr;
+
+	addr = gen_pool_alloc_algo_owner(pa->pool, nr_pages,
+					 pgmap_alloc_place, &align_mask,
+					 (void **)&chunk);
+	if (!addr)
+		return NULL;
+	*offset = addr - chunk->base;
+	pgmap_alloc_mark_reserved(chunk, *offset, nr_pages);
 	return chunk;
 }
 
@@ -899,9 +966,14 @@ static int pgmap_alloc_grow(struct pgmap_alloc *pa, gfp_t gfp)
 	return ret;
 }
 
+static bool pgmap_alloc_may_compact(struct pgmap_alloc *pa,
+				   unsigned long nr_pages, gfp_t gfp);
+static int pgmap_alloc_compact_for(struct pgmap_alloc *pa, unsigned long nr_pages,
+				   unsigned int align_order, struct page **pages);
+
 /*
  * The part of an allocation that may sleep: empty the other CPUs' caches,
- * then grow the pool. The caller counted itself in @nr_waiters while the
+ * compact if the free pages would do but are scattered, then grow the pool. The caller counted itself in @nr_waiters while the
  * pool was alive, so @pa stays valid until pgmap_alloc_waiter_done().
  */
 static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
@@ -933,6 +1005,8 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
+	if (ret == -ENOMEM && pgmap_alloc_may_compact(pa, nr_pages, gfp))
+		ret = pgmap_alloc_compact_for(pa, nr_pages, align_order, pages);
 	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
 		ret = pgmap_alloc_grow(pa, gfp);
 		/*
@@ -1245,6 +1319,9 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "memmap_bytes: %lu\n",
 		   (size + atomic_long_read(&pa->nr_leaving)) * sizeof(struct page));
 	seq_printf(m, "removals: %ld\n", atomic_long_read(&pa->nr_removed));
+	seq_printf(m, "compactions: %ld\n", atomic_long_read(&pa->nr_compactions));
+	seq_printf(m, "compact_pages_moved: %ld\n", atomic_long_read(&pa->nr_compact_moved));
+	seq_printf(m, "compact_blocks_freed: %ld\n", atomic_long_read(&pa->nr_compact_freed));
 	/* The allocator's own memory: two bits per page and a per-CPU part */
 	seq_printf(m, "metadata_bitmap_bytes: %lu\n", pgmap_alloc_bitmap_bytes(pa));
 	seq_printf(m, "metadata_percpu_bytes: %zu\n",
@@ -1255,6 +1332,17 @@ static int pgmap_alloc_stats_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pgmap_alloc_stats);
+
+/* Writing an order to debugfs "compact" makes a block of it free, if it can. */
+static int pgmap_alloc_compact_set(void *data, u64 order)
+{
+	struct pgmap_alloc *pa = data;
+
+	if (order > MAX_PAGE_ORDER)
+		return -EINVAL;
+	return pgmap_alloc_compact(pa, order, gen_pool_size(pa->pool), NULL);
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pgmap_alloc_compact_fops, NULL, pgmap_alloc_compact_set, "%llu\n");
 
 /* === Shrinker: free pgmaps of growing pools under memory pressure ======= */
 
@@ -1385,6 +1473,7 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	mutex_init(&pa->lock);
 	mutex_init(&pa->grow_lock);
 	mutex_init(&pa->remove_lock);
+	raw_spin_lock_init(&pa->compact_lock);
 	INIT_LIST_HEAD(&pa->chunks);
 	init_llist_head(&pa->parked);
 	INIT_WORK(&pa->parked_work, pgmap_alloc_parked_work);
@@ -1400,6 +1489,9 @@ struct pgmap_alloc *pgmap_alloc_create(const char *name,
 	pa->debugfs = pgmap_alloc_debugfs_dir(pa->name);
 	debugfs_create_file("stats", 0444, pa->debugfs, pa,
 			    &pgmap_alloc_stats_fops);
+	if (ops && ops->copy)
+		debugfs_create_file_unsafe("compact", 0200, pa->debugfs, pa,
+					   &pgmap_alloc_compact_fops);
 	if (pa->shrinker) {
 		debugfs_create_u32("idle_ms", 0644, pa->debugfs, &pa->idle_ms);
 		debugfs_create_ulong("min_pages", 0644, pa->debugfs, &pa->min_pages);
@@ -1727,6 +1819,7 @@ struct pgmap_alloc_evict_batch {
 	struct page *dev[PGMAP_ALLOC_EVICT_BATCH];
 	unsigned long nr_ram, nr_dev;
 	bool to_device;		/* destinations in the pool first */
+	bool compact;		/* @dev given by the compaction: no other */
 	int error;		/* the last error that left a page behind */
 };
 
@@ -1753,6 +1846,8 @@ static void pgmap_alloc_evict_fill(struct pgmap_alloc *pa,
 	struct page *page;
 	int ret;
 
+	if (b->compact)
+		return;
 	while (b->to_device && b->nr_dev < nr_needed) {
 		rcu_read_lock();
 		ret = pgmap_alloc_try(pa, 1, 0, &page);
@@ -1836,14 +1931,14 @@ static unsigned long pgmap_alloc_evict_prepare(struct pgmap_alloc_evict_batch *b
  * Move the pages in service among the @nr_pages from @pfn to their
  * destinations. Those are allocated first: allocating with device pages
  * locked and unmapped would make every process that faults on them wait
- * for reclaim.
+ * for reclaim. Returns the number of pages moved.
  */
-static void pgmap_alloc_evict_range(struct pgmap_alloc *pa,
-				    struct pgmap_alloc_evict_batch *b,
-				    unsigned long pfn, unsigned long nr_pages,
-				    unsigned long nr_referenced)
+static unsigned long pgmap_alloc_evict_range(struct pgmap_alloc *pa,
+					     struct pgmap_alloc_evict_batch *b,
+					     unsigned long pfn, unsigned long nr_pages,
+					     unsigned long nr_referenced)
 {
-	unsigned long i, j = 0, nr;
+	unsigned long i, j = 0, nr, moved = 0;
 	int ret = 0;
 
 	pgmap_alloc_evict_fill(pa, b, nr_referenced);
@@ -1869,7 +1964,11 @@ static void pgmap_alloc_evict_range(struct pgmap_alloc *pa,
 		j++;
 	}
 	migrate_device_pages(b->src, b->dst, nr_pages);
+	/* migrate_device_pages() clears MIGRATE_PFN_MIGRATE where it failed */
+	for (i = 0; i < nr_pages; i++)
+		moved += b->dst[i] && (b->src[i] & MIGRATE_PFN_MIGRATE);
 	migrate_device_finalize(b->src, b->dst, nr_pages);
+	return moved;
 }
 
 /* One pass over @pgmap; returns the pages still referenced after it. */
@@ -2155,23 +2254,24 @@ static int pgmap_alloc_take_out_marked(struct pgmap_alloc *pa,
 }
 
 /*
- * Refuse removals from where they would deadlock: they take @lock, which a
- * walk holds, and @remove_lock, which ->release runs under.
+ * Refuse removals and compactions (@what) from where they would deadlock:
+ * they take @lock, which a walk holds, and @remove_lock, which ->copy and
+ * ->release run under.
  */
-static int pgmap_alloc_may_remove(struct pgmap_alloc *pa)
+static int pgmap_alloc_may_remove(struct pgmap_alloc *pa, const char *what)
 {
 	if (WARN_ONCE(READ_ONCE(pa->walk_task) == current,
-		      "pgmap_alloc %s: pgmap removed from a walk callback\n", pa->name))
+		      "pgmap_alloc %s: %s from a walk callback\n", pa->name, what))
 		return -EDEADLK;
 	if (WARN_ONCE(READ_ONCE(pa->remove_task) == current,
-		      "pgmap_alloc %s: pgmap removed from ->copy or ->release\n", pa->name))
+		      "pgmap_alloc %s: %s from ->copy or ->release\n", pa->name, what))
 		return -EDEADLK;
 	/*
 	 * ->grow holds @grow_lock; a removal holds @remove_lock while ->copy
 	 * and ->release run, which may allocate and so wait for @grow_lock.
 	 */
 	if (WARN_ONCE(READ_ONCE(pa->grow_task) == current,
-		      "pgmap_alloc %s: pgmap removed from ->grow\n", pa->name))
+		      "pgmap_alloc %s: %s from ->grow\n", pa->name, what))
 		return -EDEADLK;
 	return 0;
 }
@@ -2214,7 +2314,7 @@ int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 		*nr_left = 0;
 	if (WARN_ON_ONCE(!pa || !pgmap))
 		return -EINVAL;
-	ret = pgmap_alloc_may_remove(pa);
+	ret = pgmap_alloc_may_remove(pa, "pgmap removed");
 	if (ret)
 		return ret;
 	might_sleep();
@@ -2274,7 +2374,7 @@ int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left)
 		*nr_left = 0;
 	if (WARN_ON_ONCE(!pa))
 		return -EINVAL;
-	ret = pgmap_alloc_may_remove(pa);
+	ret = pgmap_alloc_may_remove(pa, "pgmap removed");
 	if (ret)
 		return ret;
 	might_sleep();
@@ -2297,6 +2397,528 @@ int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left)
 	return error;
 }
 EXPORT_SYMBOL_GPL(pgmap_alloc_remove_all);
+
+/* === Compaction: moving pages in service to make free blocks ============= */
+
+/* Which pages gen_pool_alloc_algo_owner() is to claim with pgmap_alloc_place_at(). */
+struct pgmap_alloc_claim {
+	struct pgmap_alloc_chunk *chunk;
+	unsigned long bit;
+};
+
+/*
+ * A gen_pool algorithm that takes the pages at one offset of one chunk, or
+ * nothing. gen_pool calls it again after losing the race for the bits, and
+ * then it finds them taken.
+ */
+static unsigned long pgmap_alloc_place_at(unsigned long *map, unsigned long size,
+					  unsigned long start, unsigned int nr,
+					  void *data, struct gen_pool *pool,
+					  unsigned long start_addr)
+{
+	struct gen_pool_chunk *gchunk = container_of(map, struct gen_pool_chunk,
+						     bits[0]);
+	const struct pgmap_alloc_claim *claim = data;
+	unsigned long end = claim->bit + nr;
+
+	if (gchunk->owner != claim->chunk || end > size)
+		return size;
+	/* Lockless, as in pgmap_alloc_place() */
+	if (data_race(find_next_bit(map, end, claim->bit)) < end)
+		return size;
+	return claim->bit;
+}
+
+/* Take the @nr pages at @offset of @chunk from the gen_pool, if all are free. */
+static bool pgmap_alloc_claim(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
+			      unsigned long nr)
+{
+	struct pgmap_alloc_claim claim = { .chunk = chunk, .bit = offset };
+
+	return gen_pool_alloc_algo_owner(chunk->pa->pool, nr, pgmap_alloc_place_at,
+					 &claim, NULL);
+}
+
+/* Bits set among the @nr from @start: word by word for aligned blocks. */
+static unsigned long pgmap_alloc_bits_set(const unsigned long *map,
+					  unsigned long start, unsigned long nr)
+{
+	unsigned long n = 0;
+
+	if (!(start % BITS_PER_LONG) && !(nr % BITS_PER_LONG))
+		return bitmap_weight(map + BIT_WORD(start), nr);
+	for (; nr; nr--, start++)
+		n += test_bit(start, map);
+	return n;
+}
+
+/* The pfn of the page at @offset of @chunk's pgmap. */
+static unsigned long pgmap_alloc_offset_pfn(const struct pgmap_alloc_chunk *chunk,
+					    pgoff_t offset)
+{
+	const struct dev_pagemap *pgmap = chunk->pgmap;
+	unsigned long nr;
+	int i;
+
+	for (i = 0; i < pgmap->nr_range - 1; i++) {
+		nr = PHYS_PFN(range_len(&pgmap->ranges[i]));
+		if (offset < nr)
+			break;
+		offset -= nr;
+	}
+	return PHYS_PFN(pgmap->ranges[i].start) + offset;
+}
+
+/*
+ * May every page in service of the block move? Only a page that processes
+ * map and nothing else holds can (pgmap_alloc_evict_prepare()). A racy look,
+ * so that a block with a page that will not move costs no copy.
+ */
+static bool pgmap_alloc_block_movable(const struct pgmap_alloc_chunk *chunk,
+				      pgoff_t start, unsigned long nr)
+{
+	unsigned long pfn = pgmap_alloc_offset_pfn(chunk, start), i;
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pfn_to_page(pfn + i));
+		int refs = folio_ref_count(folio);
+
+		if (refs && (folio_test_large(folio) || folio_test_locked(folio) ||
+			     refs > folio_mapcount(folio)))
+			return false;
+	}
+	return true;
+}
+
+/* A compaction's state: allocated per call, as it is large. */
+struct pgmap_alloc_compact_work {
+	struct pgmap_alloc_evict_batch batch;
+	struct pgmap_alloc_compaction block;
+	const unsigned long *map;	/* the gen_pool bits of the block's chunk */
+	unsigned int order;
+	/* Blocks by pages used: what the moves can fill, fullest first */
+	unsigned long nr_by_used[MAX_ORDER_NR_PAGES + 1];
+	/* Blocks tried, which are not tried again */
+	struct pgmap_alloc_compaction tried[PGMAP_ALLOC_COMPACT_TRIES];
+	unsigned int nr_tried;
+	struct pgmap_alloc_compact_result result;
+};
+
+static bool pgmap_alloc_compact_tried(const struct pgmap_alloc_compact_work *w,
+				      const struct pgmap_alloc_chunk *chunk,
+				      unsigned long start)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->nr_tried; i++)
+		if (w->tried[i].chunk == chunk && w->tried[i].start == start)
+			return true;
+	return false;
+}
+
+/*
+ * Pages used in the block at @start of @chunk (@map its gen_pool bits),
+ * counting what lies past the end of the chunk as used. Sets *@whole if the
+ * block could be handed out as one range.
+ */
+static unsigned long pgmap_alloc_block_used(const struct pgmap_alloc_chunk *chunk,
+					    const unsigned long *map,
+					    unsigned long start, unsigned long nr,
+					    bool *whole)
+{
+	unsigned long span = min(nr, chunk->nr_pages - start), end;
+
+	*whole = span == nr && !pgmap_alloc_crosses(chunk, start, nr, &end);
+	/* A snapshot, racing with allocations and hand-backs */
+	return data_race(pgmap_alloc_bits_set(map, start, span)) + nr - span;
+}
+
+/*
+ * Choose the block to empty: of those not tried yet, the one with the fewest
+ * pages used whose pages in service may all move. Counts the blocks by
+ * pages used on the way. Returns 0 with @w->block set, 1 if a block of the
+ * order is free already, or -ENOSPC if none may be emptied.
+ */
+static int pgmap_alloc_compact_choose(struct pgmap_alloc *pa,
+				      struct pgmap_alloc_compact_work *w)
+{
+	unsigned long nr = 1UL << w->order, best = nr, start, used;
+	struct gen_pool_chunk *gchunk;
+	bool whole;
+	int ret = -ENOSPC;
+
+	memset(w->nr_by_used, 0, sizeof(w->nr_by_used));
+	w->block.chunk = NULL;
+	rcu_read_lock();
+	list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
+		struct pgmap_alloc_chunk *chunk = gchunk->owner;
+
+		if (READ_ONCE(chunk->removing))
+			continue;
+		for (start = 0; start < chunk->nr_pages; start += nr) {
+			used = pgmap_alloc_block_used(chunk, gchunk->bits, start, nr, &whole);
+			w->nr_by_used[used]++;
+			if (!whole)
+				continue;
+			if (!used) {
+				ret = 1;
+				goto out;
+			}
+			if (used < best && !pgmap_alloc_compact_tried(w, chunk, start) &&
+			    pgmap_alloc_block_movable(chunk, start, nr)) {
+				best = used;
+				w->block.chunk = chunk;
+				w->block.start = start;
+				w->map = gchunk->bits;
+				ret = 0;
+			}
+		}
+	}
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * The fewest pages used that a block may have to take moved pages, if the
+ * blocks with as many or more hold @need free pages, not counting the chosen
+ * block's own; 0 if they do not.
+ */
+static unsigned long pgmap_alloc_compact_level(struct pgmap_alloc_compact_work *w,
+					       unsigned long used,
+					       unsigned long need)
+{
+	unsigned long nr = 1UL << w->order, level, room = 0;
+
+	for (level = nr - 1; level > 0; level--) {
+		room += (nr - level) * w->nr_by_used[level];
+		if (level == used)
+			room -= nr - used;
+		if (room >= need)
+			return level;
+	}
+	return 0;
+}
+
+/*
+ * Start emptying @w->block: from now on, each page of it that goes back to
+ * the pool stays claimed, cached pages of it come back, and each free page
+ * of it is claimed, so that nothing is placed there.
+ */
+static void pgmap_alloc_compact_begin(struct pgmap_alloc *pa,
+				      struct pgmap_alloc_compact_work *w)
+{
+	struct pgmap_alloc_compaction *c = &w->block;
+	unsigned long flags, bit, end, run_end, i;
+	int tries;
+
+	bitmap_zero(c->claimed, MAX_ORDER_NR_PAGES);
+	raw_spin_lock_irqsave(&pa->compact_lock, flags);
+	pa->compaction = c;
+	WRITE_ONCE(c->chunk->compacting, true);
+	raw_spin_unlock_irqrestore(&pa->compact_lock, flags);
+	/* A hand-back racing with the flag cached its page: this brings it back. */
+	pgmap_alloc_drain_all(pa);
+
+	/* A run lost to an allocation is looked at again, a few times. */
+	for (tries = 0; tries < 3; tries++) {
+		bool lost = false;
+
+		end = c->start + c->nr;
+		for (bit = c->start; ; bit = run_end) {
+			bit = data_race(find_next_zero_bit(w->map, end, bit));
+			if (bit >= end)
+				break;
+			run_end = data_race(find_next_bit(w->map, end, bit));
+			if (!pgmap_alloc_claim(c->chunk, bit, run_end - bit)) {
+				lost = true;
+				continue;
+			}
+			/* Atomic: pgmap_alloc_compact_keep() sets bits too. */
+			for (i = bit; i < run_end; i++)
+				set_bit(i - c->start, c->claimed);
+		}
+		if (!lost)
+			break;
+	}
+}
+
+/*
+ * Stop emptying @w->block. If every page of it is claimed, the block is
+ * free: the first @nr_capture pages of it become reserved for the caller,
+ * the rest goes back to the gen_pool, in one piece; returns true. Else its
+ * claimed pages go back, and it returns false.
+ */
+static bool pgmap_alloc_compact_end(struct pgmap_alloc *pa,
+				    struct pgmap_alloc_compact_work *w,
+				    unsigned long nr_capture)
+{
+	struct pgmap_alloc_compaction *c = &w->block;
+	unsigned long flags, start, end;
+	bool freed;
+
+	raw_spin_lock_irqsave(&pa->compact_lock, flags);
+	pa->compaction = NULL;
+	WRITE_ONCE(c->chunk->compacting, false);
+	raw_spin_unlock_irqrestore(&pa->compact_lock, flags);
+
+	/* No page of the block was reserved: no hand-back can come for it. */
+	freed = bitmap_full(c->claimed, c->nr);
+	if (freed && nr_capture) {
+		pgmap_alloc_mark_reserved(c->chunk, c->start, nr_capture);
+		bitmap_clear(c->claimed, 0, nr_capture);
+	}
+	for_each_set_bitrange(start, end, c->claimed, c->nr)
+		pgmap_alloc_free_bits(c->chunk, c->start + start, end - start);
+	return freed;
+}
+
+/*
+ * Reserve @need free pages for the moves and put them into service, as
+ * pgmap_alloc_try() would, in the fullest blocks, so that the moves fill
+ * holes and break no free block: every hole of the blocks with more than
+ * @level pages used, then holes of those with @level.
+ */
+static void pgmap_alloc_compact_targets(struct pgmap_alloc *pa,
+					struct pgmap_alloc_compact_work *w,
+					unsigned long need, unsigned long level)
+{
+	struct pgmap_alloc_evict_batch *b = &w->batch;
+	unsigned long nr = 1UL << w->order, start, used, bit, end;
+	struct gen_pool_chunk *gchunk;
+	struct folio *folio;
+	struct page *page;
+	bool whole, at_level;
+
+	rcu_read_lock();
+	for (at_level = false; b->nr_dev < need; at_level = true) {
+		list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
+			struct pgmap_alloc_chunk *chunk = gchunk->owner;
+
+			if (READ_ONCE(chunk->removing))
+				continue;
+			for (start = 0; start < chunk->nr_pages && b->nr_dev < need;
+			     start += nr) {
+				used = pgmap_alloc_block_used(chunk, gchunk->bits,
+							      start, nr, &whole);
+				if (used >= nr || (at_level ? used != level : used <= level) ||
+				    (chunk == w->block.chunk && start == w->block.start))
+					continue;
+				end = min(start + nr, chunk->nr_pages);
+				for (bit = start; b->nr_dev < need; bit++) {
+					bit = data_race(find_next_zero_bit(gchunk->bits, end, bit));
+					if (bit >= end)
+						break;
+					if (!pgmap_alloc_claim(chunk, bit, 1))
+						continue;
+					pgmap_alloc_mark_reserved(chunk, bit, 1);
+					folio = pgmap_alloc_into_service(chunk, bit, 1, &page);
+					if (!IS_ERR(folio))
+						b->dev[b->nr_dev++] = page;
+				}
+			}
+		}
+		if (at_level)
+			break;
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * Empty blocks of @w->order until one is free, within @budget pages moved;
+ * the first @nr_capture pages of the block made free are reserved for the
+ * caller. Returns 0 when it made a block free, -EEXIST if one was free
+ * already, -ENOSPC if it could not make one.
+ */
+static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
+				      struct pgmap_alloc_compact_work *w,
+				      unsigned long budget, unsigned long nr_capture)
+{
+	struct pgmap_alloc_evict_batch *b = &w->batch;
+	struct pgmap_alloc_compaction *c = &w->block;
+	unsigned long nr = 1UL << w->order, pfn, need, used, level, moved, i;
+	int ret, tries;
+	bool freed;
+
+	lockdep_assert_held(&pa->remove_lock);
+	b->to_device = true;
+	b->compact = true;
+	/* Cached pages count as used: bring them back first. */
+	pgmap_alloc_drain_all(pa);
+	while (w->nr_tried < PGMAP_ALLOC_COMPACT_TRIES && b->to_device) {
+		ret = pgmap_alloc_compact_choose(pa, w);
+		if (ret)
+			return ret > 0 ? -EEXIST : ret;
+		c->nr = nr;
+		w->tried[w->nr_tried++] = *c;
+		pfn = pgmap_alloc_offset_pfn(c->chunk, c->start);
+		used = pgmap_alloc_bits_set(w->map, c->start, nr);
+		if (w->result.pages_moved + used > budget)
+			return -ENOSPC;
+		level = pgmap_alloc_compact_level(w, used, used);
+		if (!level)
+			return -ENOSPC;
+
+		pgmap_alloc_compact_begin(pa, w);
+		/* Pages in service now: at most @used, the others claimed */
+		need = pgmap_alloc_nr_referenced(pfn, nr);
+		moved = 0;
+		pgmap_alloc_compact_targets(pa, w, need, level);
+		/* Not all can move: leave the block as it is. */
+		for (i = 0; i < nr && b->nr_dev == need; i += PGMAP_ALLOC_EVICT_BATCH)
+			moved += pgmap_alloc_evict_range(pa, b, pfn + i,
+							 min(nr - i, PGMAP_ALLOC_EVICT_BATCH), 0);
+		pgmap_alloc_evict_free_spares(b);
+		/* The last page moved may not be handed back yet, as for removals */
+		for (tries = 0; tries < 100 && !pgmap_alloc_nr_referenced(pfn, nr) &&
+		     !bitmap_full(c->claimed, nr); tries++)
+			usleep_range(100, 200);
+		freed = pgmap_alloc_compact_end(pa, w, nr_capture);
+		w->result.pages_moved += moved;
+		if (freed) {
+			w->result.blocks_freed++;
+			w->result.pages_in_freed += need;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Run a compaction with @remove_lock held: see pgmap_alloc_compact(). With
+ * @nr_capture, the pages of the block made free go to @pages.
+ */
+static int pgmap_alloc_compact_run(struct pgmap_alloc *pa, unsigned int order,
+				   unsigned long budget, unsigned long nr_capture,
+				   struct page **pages,
+				   struct pgmap_alloc_compact_result *result)
+{
+	struct pgmap_alloc_compact_work *w;
+	struct folio *folio;
+	int ret;
+
+	lockdep_assert_held(&pa->remove_lock);
+	if (READ_ONCE(pa->dead))
+		return -ENODEV;
+	w = kvzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	w->order = order;
+	/* ->copy runs: refuse what would deadlock from inside it. */
+	WRITE_ONCE(pa->remove_task, current);
+	ret = pgmap_alloc_compact_locked(pa, w, budget, nr_capture);
+	WRITE_ONCE(pa->remove_task, NULL);
+	if (!ret && nr_capture) {
+		folio = pgmap_alloc_into_service(w->block.chunk, w->block.start,
+						 nr_capture, pages);
+		ret = PTR_ERR_OR_ZERO(folio);
+	}
+	if (ret != -EEXIST) {
+		atomic_long_inc(&pa->nr_compactions);
+		atomic_long_add(w->result.pages_moved, &pa->nr_compact_moved);
+		atomic_long_add(w->result.blocks_freed, &pa->nr_compact_freed);
+		trace_pgmap_alloc_compact(pa, order, w->result.pages_moved,
+					  w->result.blocks_freed);
+	}
+	if (result)
+		*result = w->result;
+	kvfree(w);
+	return ret;
+}
+
+/*
+ * Whether an allocation that found no room should compact: only for a
+ * range, which needs free pages together, when the free pages would cover
+ * it, the pool can copy, and the caller may wait for a copy (GFP_KERNEL,
+ * outside reclaim).
+ */
+static bool pgmap_alloc_may_compact(struct pgmap_alloc *pa,
+				    unsigned long nr_pages, gfp_t gfp)
+{
+	return nr_pages > 1 && pa->ops && pa->ops->copy &&
+	       (current_gfp_context(gfp) & GFP_KERNEL) == GFP_KERNEL &&
+	       !(current->flags & PF_MEMALLOC) &&
+	       gen_pool_avail(pa->pool) >= nr_pages;
+}
+
+/*
+ * The compaction of an allocation that found no room: once, moving at most
+ * a block's worth of pages, and the block it frees goes to the allocation,
+ * not to whoever looks first. Called with @grow_lock held, which a removal's
+ * ->copy may wait for: so it does not wait for @remove_lock.
+ */
+static int pgmap_alloc_compact_for(struct pgmap_alloc *pa, unsigned long nr_pages,
+				   unsigned int align_order, struct page **pages)
+{
+	int ret;
+
+	if (!mutex_trylock(&pa->remove_lock))
+		return -ENOMEM;
+	ret = pgmap_alloc_compact_run(pa, align_order, 1UL << align_order,
+				      nr_pages, pages, NULL);
+	mutex_unlock(&pa->remove_lock);
+	if (ret == -EEXIST) {
+		rcu_read_lock();
+		ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+		rcu_read_unlock();
+	}
+	return ret == -ENOSPC ? -ENOMEM : ret;
+}
+
+/**
+ * pgmap_alloc_compact() - Move pages in service to make a free block.
+ * @pa: The pool, which has &pgmap_alloc_ops.copy.
+ * @order: Order of the block: 9 for a 2 MiB range of 4 KiB pages.
+ * @budget: The most pages to move.
+ * @result: If not NULL, set to what the call did.
+ *
+ * Empties the aligned block of 1 << @order pages that has the fewest pages
+ * in service, as mm/compaction.c does for the page allocator: its pages in
+ * service are moved device to device, by &pgmap_alloc_ops.copy, into free
+ * pages of the fullest blocks of the pool, so that no free block is broken.
+ * Until the call ends no page is placed in the block, and then it is free,
+ * whole. A block with a page that cannot move (see pgmap_alloc_evict(): a
+ * page that no process maps, a pinned one, one the copy refuses) stays as it
+ * is, and the next one is tried, up to a few blocks.
+ *
+ * It stops as soon as a free block of @order exists, or before it would move
+ * more than @budget pages. An allocation of a range with a blocking @gfp
+ * (GFP_KERNEL) that finds no room, while the pool's free pages would cover
+ * it, compacts once by itself, with a budget of one block, before it grows
+ * the pool or fails: so &pgmap_alloc_ops.copy may be called from inside
+ * pgmap_alloc_range().
+ *
+ * Context: Process context; sleeps. Not from a walk callback, ->grow, ->copy
+ * nor ->release. @pa must not be destroyed while this runs.
+ * Return: 0 if a free block of @order exists when it returns (made free,
+ * or there already); -ENOSPC if it could not make one; -ENODEV if @pa was
+ * destroyed; -ENOMEM; -EINVAL (warned about once) for a NULL @pa or an
+ * @order above MAX_PAGE_ORDER; -EOPNOTSUPP (warned about once) if @pa has
+ * no copy callback; -EDEADLK (warned about once) from a walk callback,
+ * ->grow, ->copy or ->release.
+ */
+int pgmap_alloc_compact(struct pgmap_alloc *pa, unsigned int order,
+			unsigned long budget,
+			struct pgmap_alloc_compact_result *result)
+{
+	int ret;
+
+	if (result)
+		memset(result, 0, sizeof(*result));
+	if (WARN_ON_ONCE(!pa || order > MAX_PAGE_ORDER))
+		return -EINVAL;
+	ret = pgmap_alloc_may_remove(pa, "compaction");
+	if (ret)
+		return ret;
+	if (WARN_ON_ONCE(!pa->ops || !pa->ops->copy))
+		return -EOPNOTSUPP;
+	might_sleep();
+	mutex_lock(&pa->remove_lock);
+	ret = pgmap_alloc_compact_run(pa, order, budget, 0, NULL, result);
+	mutex_unlock(&pa->remove_lock);
+	return ret == -EEXIST ? 0 : ret;
+}
+EXPORT_SYMBOL_GPL(pgmap_alloc_compact);
 
 /* === Giving idle pgmaps back: a memmap that follows use ================== */
 

@@ -51,7 +51,10 @@ struct pgmap_alloc;
  *	later pass; a device page refused so makes the removal use system RAM
  *	from then on. It returns 0, or a negative errno if it copied
  *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
- *	the eviction with that error. During a removal, or from a walk
+ *	the eviction with that error. pgmap_alloc_compact() calls it too,
+ *	with device pages as @dst, also from inside a pgmap_alloc_range() with
+ *	a blocking gfp that compacts: it must not take a lock held around such
+ *	an allocation. During a removal or a compaction, or from a walk
  *	callback, an allocation from the pool that must wait fails in it with
  *	-EDEADLK.
  */
@@ -61,6 +64,19 @@ struct pgmap_alloc_ops {
 			void *data);
 	int (*copy)(struct pgmap_alloc *pa, struct page **dst,
 		    struct page **src, unsigned long nr, void *data);
+};
+
+/**
+ * struct pgmap_alloc_compact_result - What pgmap_alloc_compact() did.
+ * @blocks_freed: Blocks of the order asked for that it made free: 0 or 1.
+ * @pages_moved: Pages in service it moved, device to device.
+ * @pages_in_freed: Pages that were in service in the blocks it made free,
+ *	when it chose them: the fewest any compaction would have moved.
+ */
+struct pgmap_alloc_compact_result {
+	unsigned long blocks_freed;
+	unsigned long pages_moved;
+	unsigned long pages_in_freed;
 };
 
 struct pgmap_alloc *pgmap_alloc_create(const char *name,
@@ -82,6 +98,9 @@ int pgmap_alloc_evict(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 int pgmap_alloc_remove_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap,
 			     unsigned long *nr_left);
 int pgmap_alloc_remove_all(struct pgmap_alloc *pa, unsigned long *nr_left);
+int pgmap_alloc_compact(struct pgmap_alloc *pa, unsigned int order,
+			unsigned long budget,
+			struct pgmap_alloc_compact_result *result);
 void pgmap_alloc_set_idle(struct pgmap_alloc *pa, unsigned int idle_ms,
 			  unsigned long min_pages);
 

@@ -771,6 +771,127 @@ static void churn_genpool_teardown(void)
 	gen_pool_destroy(genpool);
 }
 
+/*
+ * The churn with compaction: the same sequences, but every range is mapped
+ * into this process (insmod's), as a driver's migrations map its pages, so
+ * that compaction may move it. A range that finds no room compacts once,
+ * with a budget of the range's own size, and is tried again: what
+ * pgmap_alloc_range() does by itself with GFP_KERNEL, called here so that
+ * each compaction can be timed and counted. Frees unmap.
+ */
+static struct pgmap_alloc *compact_pool;
+
+static struct {
+	u64 ns;			/* in pgmap_alloc_compact() */
+	unsigned long calls, blocks_freed, pages_moved, pages_in_freed;
+} compact_stats;
+
+/* The benchmark's device keeps no data: there is nothing to copy. */
+static int churn_compact_copy(struct pgmap_alloc *pa, struct page **dst,
+			      struct page **src, unsigned long nr, void *data)
+{
+	return 0;
+}
+
+static const struct pgmap_alloc_ops churn_compact_ops = {
+	.copy = churn_compact_copy,
+};
+
+/* Map the @nr pages in service at @addr, an empty part of our mm. */
+static bool churn_map(unsigned long addr, unsigned long nr, struct page **pages)
+{
+	unsigned long src[64], dst[64], done, i;
+	bool mapped = true;
+
+	mmap_read_lock(current->mm);
+	for (done = 0; done < nr; done += ARRAY_SIZE(src)) {
+		struct migrate_vma args = {
+			.vma = vma_lookup(current->mm, addr),
+			.start = addr + (done << PAGE_SHIFT),
+			.end = addr + (min(nr, done + ARRAY_SIZE(src)) << PAGE_SHIFT),
+			.src = src,
+			.dst = dst,
+			.pgmap_owner = maps,
+			.flags = MIGRATE_VMA_SELECT_SYSTEM,
+		};
+
+		/* The pages not mapped go back to the pool in finalize. */
+		if (!args.vma || migrate_vma_setup(&args)) {
+			for (i = done; i < nr; i++) {
+				unlock_page(pages[i]);
+				put_page(pages[i]);
+			}
+			mapped = false;
+			break;
+		}
+		for (i = 0; i < args.npages; i++) {
+			dst[i] = migrate_pfn(page_to_pfn(pages[done + i])) | MIGRATE_PFN_WRITE;
+			mapped &= !!(src[i] & MIGRATE_PFN_MIGRATE);
+		}
+		migrate_vma_pages(&args);
+		for (i = 0; i < args.npages; i++)
+			mapped &= !!(src[i] & MIGRATE_PFN_MIGRATE);
+		migrate_vma_finalize(&args);
+	}
+	mmap_read_unlock(current->mm);
+	return mapped;
+}
+
+static bool churn_compact_alloc(unsigned int order, unsigned long *handle)
+{
+	struct pgmap_alloc_compact_result res;
+	unsigned long nr = 1UL << order, addr;
+	u64 start;
+
+	if (pgmap_alloc_range(compact_pool, nr, GFP_NOWAIT, churn_pages)) {
+		start = ktime_get_ns();
+		pgmap_alloc_compact(compact_pool, order, nr, &res);
+		compact_stats.ns += ktime_get_ns() - start;
+		compact_stats.calls++;
+		compact_stats.blocks_freed += res.blocks_freed;
+		compact_stats.pages_moved += res.pages_moved;
+		compact_stats.pages_in_freed += res.pages_in_freed;
+		if (pgmap_alloc_range(compact_pool, nr, GFP_NOWAIT, churn_pages))
+			return false;
+	}
+	addr = vm_mmap(NULL, 0, nr << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(addr)) {
+		churn_pool_free((unsigned long)churn_pages[0], order);
+		return false;
+	}
+	if (!churn_map(addr, nr, churn_pages)) {
+		vm_munmap(addr, nr << PAGE_SHIFT);
+		return false;
+	}
+	*handle = addr;
+	return true;
+}
+
+static void churn_compact_free(unsigned long handle, unsigned int order)
+{
+	vm_munmap(handle, PAGE_SIZE << order);
+}
+
+static int churn_compact_setup(void)
+{
+	if (!current->mm)
+		return -EINVAL;
+	compact_pool = pgmap_alloc_create("bench-compact", &churn_compact_ops, NULL);
+	if (IS_ERR(compact_pool))
+		return PTR_ERR(compact_pool);
+	if (pgmap_alloc_add_pgmap(compact_pool, &maps[BENCH_POOL].pgmap)) {
+		pgmap_alloc_destroy(compact_pool);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void churn_compact_teardown(void)
+{
+	pgmap_alloc_destroy(compact_pool);
+}
+
 static const struct churn_ops churners[] = {
 	{ "pgmap_alloc", churn_pool_alloc, churn_pool_free,
 	  churn_pool_setup, churn_pool_teardown },
@@ -778,6 +899,8 @@ static const struct churn_ops churners[] = {
 	  churn_genpool_setup, churn_genpool_teardown },
 	{ "segregated", churn_seg_alloc, churn_seg_free,
 	  churn_seg_setup, churn_seg_teardown },
+	{ "pgmap_alloc+compaction", churn_compact_alloc, churn_compact_free,
+	  churn_compact_setup, churn_compact_teardown },
 };
 
 struct churn_entry {
@@ -849,12 +972,36 @@ static int bench_churn(const struct churn_ops *c, unsigned int percent, u64 seed
 }
 
 /*
+ * What the compactions of the churns at @percent cost, over all seeds:
+ * pages moved per block made free against the pages that were in use in
+ * those blocks (the least any compaction moves; x100), the time per
+ * compaction, and its share of the churns' time (per mille).
+ */
+static void bench_compaction_cost(unsigned int percent, u64 churn_ns)
+{
+	char name[64];
+
+	pr_info("pgmap_alloc_bench: compaction %u%%: %lu calls, %lu blocks made free, %lu pages moved for %lu in use in them\n",
+		percent, compact_stats.calls, compact_stats.blocks_freed,
+		compact_stats.pages_moved, compact_stats.pages_in_freed);
+	snprintf(name, sizeof(name), "compaction/moved-vs-least-x100/%u%%", percent);
+	bench_report(name, compact_stats.pages_in_freed ?
+		     div64_u64(compact_stats.pages_moved * 100, compact_stats.pages_in_freed) : 0,
+		     "x100");
+	snprintf(name, sizeof(name), "compaction/ns-per-compaction/%u%%", percent);
+	bench_report(name, div64_u64(compact_stats.ns, compact_stats.calls), "ns");
+	snprintf(name, sizeof(name), "compaction/share-of-churn/%u%%", percent);
+	bench_report(name, div64_u64(compact_stats.ns * 1000, churn_ns), "permille");
+}
+
+/*
  * Each allocator goes through the same churns, one per seed; the outcome
  * varies a lot from seed to seed, so the median is the figure and the
  * range is printed beside it.
  */
 static void bench_fragmentation(void)
 {
+	u64 start;
 	static const unsigned int percents[] = { 50, 75, 90 };
 	u64 got[BENCH_MAX_REPS];
 	unsigned int nr_seeds = clamp(churn_seeds, 1U, (unsigned int)BENCH_MAX_REPS);
@@ -864,6 +1011,8 @@ static void bench_fragmentation(void)
 
 	for (i = 0; i < ARRAY_SIZE(percents); i++) {
 		for (c = 0; c < ARRAY_SIZE(churners); c++) {
+			memset(&compact_stats, 0, sizeof(compact_stats));
+			start = ktime_get_ns();
 			for (s = 0; s < nr_seeds; s++) {
 				ret = bench_churn(&churners[c], percents[i], 42 + s);
 				if (ret < 0) {
@@ -880,6 +1029,8 @@ static void bench_fragmentation(void)
 			pr_info("pgmap_alloc_bench: churn %s %u%%: %llu..%llu%% over %u seeds\n",
 				churners[c].name, percents[i], got[0],
 				got[nr_seeds - 1], nr_seeds);
+			if (compact_stats.calls)
+				bench_compaction_cost(percents[i], ktime_get_ns() - start);
 		}
 	}
 }

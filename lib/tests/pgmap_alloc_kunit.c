@@ -895,6 +895,7 @@ struct bad_input {
 
 /* One WARN_ON_ONCE() site each: see PGMAP_KUNIT_EXPECT_WARN_ONCE(). */
 static bool pgmap_in_a_pool_warned, range_size_warned, in_service_without_pool_warned;
+static bool compact_input_warned, removal_from_walk_warned;
 
 static int init_other_type(struct kunit *test, struct pgmap_kunit_dev *dev,
 			   struct pgmap_alloc *pa)
@@ -1012,6 +1013,35 @@ static int remove_from_walk_callback(struct kunit *test, struct pgmap_kunit_dev 
 	return pgmap_alloc_walk_pgmaps(pa, walk_removes, pa);
 }
 
+static int compact_null_pool(struct kunit *test, struct pgmap_kunit_dev *dev,
+			     struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_compact(NULL, 9, 512, NULL);
+}
+
+static int compact_order_too_big(struct kunit *test, struct pgmap_kunit_dev *dev,
+				 struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_compact(pa, MAX_PAGE_ORDER + 1, 512, NULL);
+}
+
+static int compact_without_copy(struct kunit *test, struct pgmap_kunit_dev *dev,
+				struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_compact(pa, 9, 512, NULL);
+}
+
+static int walk_compacts(struct dev_pagemap *pgmap, void *pa)
+{
+	return pgmap_alloc_compact(pa, 9, 512, NULL);
+}
+
+static int compact_from_walk_callback(struct kunit *test, struct pgmap_kunit_dev *dev,
+				      struct pgmap_alloc *pa)
+{
+	return pgmap_alloc_walk_pgmaps(pa, walk_compacts, pa);
+}
+
 static const struct bad_input bad_inputs[] = {
 	{ "init on a pgmap of another type", init_other_type, true, NULL, -EOPNOTSUPP },
 	{ "init on a pgmap not mapped", init_unmapped, true, NULL, -EINVAL },
@@ -1027,7 +1057,14 @@ static const struct bad_input bad_inputs[] = {
 	{ "evict a pgmap of no pool", evict_other_pgmap, true, NULL, -EINVAL },
 	{ "evict without a copy callback", evict_without_copy, true, NULL, -EOPNOTSUPP },
 	{ "remove a pgmap of no pool", remove_other_pgmap, true, NULL, -EINVAL },
-	{ "remove from a walk callback", remove_from_walk_callback, true, NULL, -EDEADLK },
+	{ "remove from a walk callback", remove_from_walk_callback, true,
+	  &removal_from_walk_warned, -EDEADLK },
+	{ "compact a NULL pool", compact_null_pool, true, &compact_input_warned, -EINVAL },
+	{ "compact above MAX_PAGE_ORDER", compact_order_too_big, true,
+	  &compact_input_warned, -EINVAL },
+	{ "compact without a copy callback", compact_without_copy, true, NULL, -EOPNOTSUPP },
+	{ "compact from a walk callback", compact_from_walk_callback, true,
+	  &removal_from_walk_warned, -EDEADLK },
 };
 
 static void bad_input_desc(const struct bad_input *t, char *desc)
@@ -1703,7 +1740,7 @@ static void pgmap_alloc_drain_from_reclaim(struct kunit *test)
 	pgmap_kunit_need_cpus(test, 2, "to cache the page on another");
 	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
-	for (round = 0; round < 20; round++) {
+	for (round = 0; round < 10; round++) {
 		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, pages), 0);
 		ctx.folio = page_folio(pages[round]);
 		init_completion(&ctx.cached);
@@ -2056,6 +2093,16 @@ struct process_evict_ctx {
 	unsigned long nr_copied_to_device;
 	unsigned long nr_released;
 	struct dev_pagemap *released;
+	/* Where migrate_to_device() put each page of the process */
+	pgoff_t where[EVICT_POOL_PAGES];
+	/* The pages of the process still mapped, for expect_kept_data() */
+	unsigned long kept[BITS_TO_LONGS(EVICT_POOL_PAGES)];
+	/* Pages of @dev being copied: a second copy of one is a bug */
+	unsigned long copying[BITS_TO_LONGS(EVICT_POOL_PAGES)];
+	atomic_t copied_twice;
+	/* The copy refuses the page at this offset and unmaps it from @unmap_addr */
+	pgoff_t unmap_offset;
+	unsigned long unmap_addr;
 };
 
 /* The device memory behind a device page: its first word. */
@@ -2085,10 +2132,24 @@ static int copy_from_device(struct pgmap_alloc *pa, struct page **dst,
 			dst[i] = NULL;
 			continue;
 		}
+		/* Freed as it moves: the process unmaps it meanwhile. */
+		if (ctx->unmap_addr && src[i]->pgmap == &ctx->dev->pgmap &&
+		    offset == ctx->unmap_offset) {
+			vm_munmap(ctx->unmap_addr, PAGE_SIZE);
+			ctx->unmap_addr = 0;
+			dst[i] = NULL;
+			continue;
+		}
 		ctx->nr_copied++;
 		if (is_zone_device_page(dst[i])) {
+			bool mine = src[i]->pgmap == &ctx->dev->pgmap;
+
+			if (mine && test_and_set_bit(offset, ctx->copying))
+				atomic_inc(&ctx->copied_twice);
 			*device_word(ctx, dst[i]) = *device_word(ctx, src[i]);
 			ctx->nr_copied_to_device++;
+			if (mine)
+				clear_bit(offset, ctx->copying);
 			continue;
 		}
 		to = kmap_local_page(dst[i]);
@@ -2155,6 +2216,8 @@ static long migrate_to_device(struct process_evict_ctx *ctx, unsigned long addr,
 		from = kmap_local_page(spage);
 		*device_word(ctx, &folio->page) = *from;
 		kunmap_local(from);
+		if (i < EVICT_POOL_PAGES)
+			ctx->where[i] = page_pgmap_offset(&folio->page);
 		dst[i] = migrate_pfn(folio_pfn(folio));
 		moved++;
 	}
@@ -2185,27 +2248,33 @@ static void wait_for_pages_back(void *data)
 }
 
 /*
- * A process (the test's kthread with an mm of its own) whose EVICT_PAGES
- * pages are on the device, each with its own first word. Returns their
- * address.
+ * A process (the test's kthread with an mm of its own) whose @nr pages are
+ * on the device, each with its own first word. Returns their address.
  */
-static unsigned long process_on_device(struct kunit *test, struct process_evict_ctx *ctx)
+static unsigned long process_with_pages(struct kunit *test,
+					struct process_evict_ctx *ctx,
+					unsigned long nr)
 {
 	unsigned long addr, i;
 	u64 word;
 
 	/* Not 2 MiB, which THP might back with one huge page. */
-	addr = kunit_vm_mmap(test, NULL, 0, EVICT_PAGES * PAGE_SIZE,
+	addr = kunit_vm_mmap(test, NULL, 0, nr * PAGE_SIZE,
 			     PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "no mm for the test: %ld", (long)addr);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, wait_for_pages_back, ctx), 0);
-	for (i = 0; i < EVICT_PAGES; i++) {
+	for (i = 0; i < nr; i++) {
 		word = 0x5eed0000 + i;
 		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)(addr + i * PAGE_SIZE),
 						   &word, sizeof(word)), 0);
 	}
-	KUNIT_ASSERT_EQ(test, migrate_to_device(ctx, addr, EVICT_PAGES), EVICT_PAGES);
+	KUNIT_ASSERT_EQ(test, migrate_to_device(ctx, addr, nr), nr);
 	return addr;
+}
+
+static unsigned long process_on_device(struct kunit *test, struct process_evict_ctx *ctx)
+{
+	return process_with_pages(test, ctx, EVICT_PAGES);
 }
 
 /* The process sees its data, in system RAM. */
@@ -3067,6 +3136,363 @@ static void pgmap_alloc_stress(struct kunit *test)
 			atomic_long_read(&ctx->pages_allocated));
 }
 
+/*
+ * Compaction, on blocks of COMPACT_ORDER: four in a pool of EVICT_POOL_PAGES.
+ * A process fills the pool, then unmaps pages until block i keeps
+ * compact_keep[i] of them: 288 pages free, but no block free.
+ */
+#define COMPACT_ORDER	7
+#define COMPACT_BLOCK	(1UL << COMPACT_ORDER)
+
+static const unsigned long compact_keep[EVICT_POOL_PAGES / COMPACT_BLOCK] = {
+	8, 40, 72, 104
+};
+
+#define COMPACT_USED	(8 + 40 + 72 + 104)
+
+static unsigned long fragmented_process(struct kunit *test, struct process_evict_ctx *ctx)
+{
+	unsigned long addr = process_with_pages(test, ctx, EVICT_POOL_PAGES), i;
+
+	for (i = 0; i < EVICT_POOL_PAGES; i++) {
+		pgoff_t offset = ctx->where[i];
+
+		if (offset % COMPACT_BLOCK < compact_keep[offset / COMPACT_BLOCK]) {
+			set_bit(i, ctx->kept);
+			continue;
+		}
+		KUNIT_ASSERT_EQ(test, vm_munmap(addr + i * PAGE_SIZE, PAGE_SIZE), 0);
+	}
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - COMPACT_USED);
+	return addr;
+}
+
+static struct process_evict_ctx *compacting_pool(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->dev = one_range(test, EVICT_POOL_PAGES);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	return ctx;
+}
+
+/* Pages of block @block of @dev in service. */
+static unsigned long block_in_service(struct pgmap_kunit_dev *dev, unsigned long block)
+{
+	unsigned long pfn = PHYS_PFN(dev->pgmap.range.start) + block * COMPACT_BLOCK;
+	unsigned long i, nr = 0;
+
+	for (i = 0; i < COMPACT_BLOCK; i++)
+		nr += page_ref_count(pfn_to_page(pfn + i)) != 0;
+	return nr;
+}
+
+/*
+ * Every page the process kept has its word, after a move to RAM: the data
+ * went with every page compaction moved.
+ */
+static void expect_kept_data(struct kunit *test, struct process_evict_ctx *ctx,
+			     unsigned long addr)
+{
+	unsigned long nr_left = 1, i;
+	u64 word;
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
+	KUNIT_EXPECT_EQ(test, nr_left, 0);
+	for_each_set_bit(i, ctx->kept, EVICT_POOL_PAGES) {
+		KUNIT_ASSERT_EQ(test, copy_from_user(&word,
+						     (void __user *)(addr + i * PAGE_SIZE),
+						     sizeof(word)), 0);
+		KUNIT_EXPECT_EQ_MSG(test, word, 0x5eed0000 + i, "page %lu", i);
+	}
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES);
+}
+
+/* Take a free block of COMPACT_BLOCK pages; returns its offset, or -errno. */
+static long take_block(struct kunit *test, struct pgmap_alloc *pa, gfp_t gfp,
+		       struct page **pages)
+{
+	int ret = pgmap_alloc_range(pa, COMPACT_BLOCK, gfp, pages);
+
+	return ret ?: page_pgmap_offset(pages[0]);
+}
+
+static void put_block(struct page **pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < COMPACT_BLOCK; i++)
+		put_page_folio(pages[i]);
+}
+
+/*
+ * The block with the fewest pages in service is emptied into the holes of
+ * the fullest one, which breaks no other block; then it is free, whole.
+ */
+static void pgmap_alloc_compact_makes_block(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct pgmap_alloc_compact_result res;
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragmented_process(test, ctx);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), -ENOMEM);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.blocks_freed, 1);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, res.pages_in_freed, compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 0), 0);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 1), compact_keep[1]);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 2), compact_keep[2]);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 3), compact_keep[3] + compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - COMPACT_USED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->copied_twice), 0);
+
+	/* A free block exists: nothing more to do. */
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, 0);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), 0);
+	put_block(pages);
+	expect_kept_data(test, ctx, addr);
+}
+
+/* A compaction moves no more pages than its budget. */
+static void pgmap_alloc_compact_budget(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct pgmap_alloc_compact_result res;
+	unsigned long addr = fragmented_process(test, ctx);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, compact_keep[0] - 1,
+						  &res), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, 0);
+	KUNIT_EXPECT_EQ(test, res.blocks_freed, 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, 0);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - COMPACT_USED);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, compact_keep[0],
+						  &res), 0);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, compact_keep[0]);
+	expect_kept_data(test, ctx, addr);
+}
+
+/*
+ * A copy that refuses pages leaves them where they were, in service, and
+ * the block as it was: nothing lost, no page left claimed.
+ */
+static void pgmap_alloc_compact_copy_fails(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct pgmap_alloc_compact_result res;
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragmented_process(test, ctx);
+	ctx->fail_odd = true;
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, res.blocks_freed, 0);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, compact_keep[0] / 2);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 0), compact_keep[0] / 2);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - COMPACT_USED);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), -ENOMEM);
+	ctx->fail_odd = false;
+	expect_kept_data(test, ctx, addr);
+}
+
+/*
+ * A block with a page that will not move (the driver holds it) is skipped:
+ * the next emptiest one is emptied instead, into the fullest blocks first.
+ */
+static void pgmap_alloc_compact_skips_held_page(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct pgmap_alloc_compact_result res;
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct folio *held;
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragmented_process(test, ctx);
+	held = pfn_folio(PHYS_PFN(ctx->dev->pgmap.range.start));
+	folio_get(held);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, compact_keep[1]);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 0), compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 1), 0);
+	KUNIT_EXPECT_EQ(test, block_in_service(ctx->dev, 3), COMPACT_BLOCK);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), COMPACT_BLOCK);
+	put_block(pages);
+	folio_put(held);
+	expect_kept_data(test, ctx, addr);
+}
+
+/*
+ * A page of the block being emptied that is freed meanwhile (its process
+ * unmaps it while it is copied, so it does not move) comes back claimed by
+ * the compaction, and the block is made free all the same.
+ */
+static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct pgmap_alloc_compact_result res;
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	unsigned long addr, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragmented_process(test, ctx);
+	for_each_set_bit(i, ctx->kept, EVICT_POOL_PAGES)
+		if (ctx->where[i] < COMPACT_BLOCK)
+			break;
+	KUNIT_ASSERT_LT(test, i, EVICT_POOL_PAGES);
+	ctx->unmap_offset = ctx->where[i];
+	ctx->unmap_addr = addr + i * PAGE_SIZE;
+	clear_bit(i, ctx->kept);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_EXPECT_EQ(test, ctx->unmap_addr, 0);
+	KUNIT_EXPECT_EQ(test, res.blocks_freed, 1);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, compact_keep[0] - 1);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa),
+			EVICT_POOL_PAGES - COMPACT_USED + 1);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), 0);
+	put_block(pages);
+	expect_kept_data(test, ctx, addr);
+}
+
+/*
+ * A GFP_KERNEL range that finds no room while enough pages are free
+ * compacts by itself, and gets the block it made free.
+ */
+static void pgmap_alloc_compact_on_allocation(struct kunit *test)
+{
+	struct process_evict_ctx *ctx = compacting_pool(test);
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragmented_process(test, ctx);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied, 0);
+	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_KERNEL, pages), 0);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, compact_keep[0]);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa),
+			EVICT_POOL_PAGES - COMPACT_USED - COMPACT_BLOCK);
+	put_block(pages);
+	expect_kept_data(test, ctx, addr);
+}
+
+struct compact_race_ctx {
+	struct process_evict_ctx *evict;
+	struct page **blocks[EVICT_POOL_PAGES / COMPACT_BLOCK];
+	atomic_long_t compactions, allocations, errors;
+	bool stop;
+};
+
+/*
+ * Thread 0 compacts and takes each block it makes free, until none can be
+ * made; then gives the blocks back and starts again. The others allocate
+ * pages and small ranges, and write to each page: a page handed out twice,
+ * or moved from under the process, would show in the process's data.
+ */
+static void compact_race_thread(void *arg, unsigned int i)
+{
+	struct compact_race_ctx *ctx = arg;
+	struct pgmap_alloc *pa = ctx->evict->pa;
+	struct page *pages[4];
+	unsigned int held = 0, j;
+	int ret;
+
+	while (!READ_ONCE(ctx->stop)) {
+		/* Without preemption, the other tasks of this CPU run only here. */
+		cond_resched();
+		if (i) {
+			ret = pgmap_alloc_range(pa, 1 + (i & 1) * 3, GFP_NOWAIT, pages);
+			if (ret)
+				continue;
+			atomic_long_inc(&ctx->allocations);
+			for (j = 0; j < 1 + (i & 1) * 3; j++)
+				*device_word(ctx->evict, pages[j]) = 0xbad;
+			udelay(5);
+			for (j = 0; j < 1 + (i & 1) * 3; j++)
+				put_page_folio(pages[j]);
+			continue;
+		}
+		ret = pgmap_alloc_compact(pa, COMPACT_ORDER, ULONG_MAX, NULL);
+		atomic_long_inc(&ctx->compactions);
+		if (!ret && held < ARRAY_SIZE(ctx->blocks) &&
+		    !pgmap_alloc_range(pa, COMPACT_BLOCK, GFP_NOWAIT, ctx->blocks[held])) {
+			held++;
+			continue;
+		}
+		if (ret && ret != -ENOSPC)
+			atomic_long_inc(&ctx->errors);
+		while (held)
+			put_block(ctx->blocks[--held]);
+	}
+	while (held)
+		put_block(ctx->blocks[--held]);
+}
+
+/*
+ * Compaction racing allocations and hand-backs on every CPU, and the
+ * removal of a second pgmap: no page is copied twice at once, none is
+ * handed out twice, the process's data is whole, every page comes back.
+ */
+static void pgmap_alloc_compact_while_allocating(struct kunit *test)
+{
+	struct compact_race_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct pgmap_kunit_threads *threads;
+	unsigned long addr, round, removed = 0;
+	unsigned int i;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	pgmap_kunit_need_cpus(test, 2, "to allocate on one while another compacts");
+	for (i = 0; i < ARRAY_SIZE(ctx->blocks); i++) {
+		ctx->blocks[i] = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(struct page *),
+					       GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, ctx->blocks[i]);
+	}
+	ctx->evict = compacting_pool(test);
+	ctx->evict->dev2 = one_range(test, EVICT_POOL_PAGES);
+	addr = fragmented_process(test, ctx->evict);
+
+	threads = pgmap_kunit_start_threads(test, num_online_cpus() + 1,
+					    compact_race_thread, ctx);
+	for (round = 0; round < 10; round++) {
+		KUNIT_EXPECT_EQ(test, pgmap_alloc_add_pgmap(ctx->evict->pa,
+							    &ctx->evict->dev2->pgmap), 0);
+		msleep(20);
+		ret = pgmap_alloc_remove_pgmap(ctx->evict->pa, &ctx->evict->dev2->pgmap, NULL);
+		while (ret == -EBUSY) {
+			msleep(1);
+			ret = pgmap_alloc_remove_pgmap(ctx->evict->pa,
+						       &ctx->evict->dev2->pgmap, NULL);
+		}
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		if (ret)
+			break;
+		removed++;
+		msleep(20);
+	}
+	WRITE_ONCE(ctx->stop, true);
+	KUNIT_EXPECT_TRUE(test, pgmap_kunit_threads_done(threads, 30 * HZ));
+	kunit_info(test, "%ld compactions, %ld pages moved, %ld allocations, %lu removals\n",
+		   atomic_long_read(&ctx->compactions), ctx->evict->nr_copied_to_device,
+		   atomic_long_read(&ctx->allocations), removed);
+	KUNIT_EXPECT_GT(test, ctx->evict->nr_copied_to_device, 0);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->allocations), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->evict->copied_twice), 0);
+	expect_kept_data(test, ctx->evict, addr);
+}
+
 static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_one_folio),
 	KUNIT_CASE(pgmap_alloc_exhaust_and_recover),
@@ -3121,6 +3547,13 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_idle_gives_back),
 	KUNIT_CASE(pgmap_alloc_idle_keeps_minimum),
 	KUNIT_CASE_SLOW(pgmap_alloc_idle_churn),
+	KUNIT_CASE(pgmap_alloc_compact_makes_block),
+	KUNIT_CASE(pgmap_alloc_compact_budget),
+	KUNIT_CASE(pgmap_alloc_compact_copy_fails),
+	KUNIT_CASE(pgmap_alloc_compact_skips_held_page),
+	KUNIT_CASE(pgmap_alloc_compact_page_freed_meanwhile),
+	KUNIT_CASE(pgmap_alloc_compact_on_allocation),
+	KUNIT_CASE_SLOW(pgmap_alloc_compact_while_allocating),
 	{}
 };
 

@@ -2,8 +2,9 @@
 /*
  * Demo of the pgmap_alloc sample driver: moves a buffer to device memory,
  * lets the CPU fault it back, and shows the pool's occupancy as it goes;
- * then shows the memmap following use: a burst maps pgmaps, idleness and
- * memory pressure unmap them.
+ * compacts device memory that a process fragmented; then shows the memmap
+ * following use: a burst maps pgmaps, idleness and memory pressure unmap
+ * them.
  *
  * The second half of this file is the demo's checks, which the project's
  * end-to-end tests run: bad input, a full device, a process killed while
@@ -191,6 +192,56 @@ static void round_trip(int fd, unsigned long mib)
 	print_stats("after the faults:");
 	check(pages_in_use() == before, "every device page went back to the pool");
 	munmap(buf, bytes);
+}
+
+/*
+ * Compaction: a process fills the device, then keeps one page in 16: most
+ * of the device is free, but no 2 MiB block is. Writing 9 to debugfs
+ * "compact" moves pages device to device until one is, as a GFP_KERNEL
+ * pgmap_alloc_range() of 512 pages would by itself; the process's data
+ * goes with them.
+ */
+static void compaction(int fd)
+{
+	long npages = device_pages(), moved = stat_value("compact_pages_moved");
+	long freed = stat_value("compact_blocks_freed"), i, kept = 0;
+	size_t bytes = npages * page_size, words = page_size / sizeof(__u64);
+	__u64 *buf = map_anon(bytes);
+	char what[128];
+	int whole = 1;
+
+	printf("\n== Compaction: one page in 16 kept on the device, then a 2 MiB block made free\n");
+	fill(buf, bytes, 0xc0de);
+	check(migrate(fd, buf, npages) == npages, "the whole device migrated to");
+	for (i = 0; i < npages; i++) {
+		if (i % 16)
+			munmap((char *)buf + i * page_size, page_size);
+		else
+			kept++;
+	}
+	print_stats("fragmented:");
+	snprintf(what, sizeof(what), "%ld of %ld pages free, but no free 2 MiB block",
+		 stat_value("free"), stat_value("size"));
+	check(stat_value("largest_free_order") < 9 && pages_in_use() == kept, what);
+	check(!write_file(POOL "compact", "9"), "echo 9 > compact");
+	print_stats("compacted:");
+	check(stat_value("largest_free_order") >= 9, "a 2 MiB block is free");
+	moved = stat_value("compact_pages_moved") - moved;
+	snprintf(what, sizeof(what), "%ld pages moved device to device for 1 block",
+		 moved);
+	check(stat_value("compact_blocks_freed") == freed + 1 && moved > 0 &&
+	      moved <= PGMAP_PAGES, what);
+	for (i = 0; i < npages; i += 16) {
+		__u64 *page = buf + i * words;
+		size_t w;
+
+		for (w = 0; w < words; w++)
+			whole &= page[w] == pattern(i * words + w, 0xc0de);
+	}
+	check(whole, "every kept page has its data after the CPU faults it back");
+	check(pages_in_use() == 0, "every device page went back to the pool");
+	for (i = 0; i < npages; i += 16)
+		munmap((char *)buf + i * page_size, page_size);
 }
 
 /* === The demo's checks ===================================================
@@ -387,6 +438,7 @@ int main(int argc, char **argv)
 	       device_pages() * page_size >> 20, device_pages(), stat_value("size"));
 
 	round_trip(fd, mib);
+	compaction(fd);
 	memmap_follows_use(fd);
 
 	/* The demo's checks. */

@@ -85,6 +85,24 @@ TRACE_EVENT(pgmap_alloc_remove,
 				       { 1, "idle" }, { 2, "shrinker" }))
 );
 
+/* A compaction for a block of @order: @nr_moved pages moved, @nr_freed blocks made free */
+TRACE_EVENT(pgmap_alloc_compact,
+	    TP_PROTO(const void *pa, unsigned int order, unsigned long nr_moved,
+		     unsigned long nr_freed),
+	    TP_ARGS(pa, order, nr_moved, nr_freed),
+	    TP_STRUCT__entry(__field(const void *, pa)
+			     __field(unsigned int, order)
+			     __field(unsigned long, nr_moved)
+			     __field(unsigned long, nr_freed)),
+	    TP_fast_assign(__entry->pa = pa;
+			   __entry->order = order;
+			   __entry->nr_moved = nr_moved;
+			   __entry->nr_freed = nr_freed;),
+	    TP_printk("pool=%p order=%u nr_moved=%lu nr_freed=%lu",
+		      __entry->pa, __entry->order, __entry->nr_moved,
+		      __entry->nr_freed)
+);
+
 #endif /* _TRACE_PGMAP_ALLOC_H */
 
 #include <trace/define_trace.h>
