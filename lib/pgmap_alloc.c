@@ -253,6 +253,7 @@ struct pgmap_alloc_chunk {
 	unsigned long hint;		/* no free page below it */
 	unsigned long top;		/* no free page at or above it */
 	unsigned long *reserved;	/* pages reserved by the pool */
+	unsigned long *map;		/* its gen_pool chunk's bits */
 	/* Hands out no page: pgmap_alloc_remove_pgmap() is taking it out */
 	bool removing;
 	/* A compaction empties a block of it: its pages skip the caches */
@@ -1005,8 +1006,22 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
-	if (ret == -ENOMEM && pgmap_alloc_may_compact(pa, nr_pages, gfp))
+	/*
+	 * Not under @grow_lock, which allocations from ->copy and ->release
+	 * may wait for: so the other allocations that wait do not wait for
+	 * copies too.
+	 */
+	if (ret == -ENOMEM && pgmap_alloc_may_compact(pa, nr_pages, gfp)) {
+		mutex_unlock(&pa->grow_lock);
 		ret = pgmap_alloc_compact_for(pa, nr_pages, align_order, pages);
+		mutex_lock(&pa->grow_lock);
+		/* Another caller may have grown the pool meanwhile. */
+		if (ret == -ENOMEM) {
+			rcu_read_lock();
+			ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
+			rcu_read_unlock();
+		}
+	}
 	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
 		ret = pgmap_alloc_grow(pa, gfp);
 		/*
@@ -1153,6 +1168,15 @@ EXPORT_SYMBOL_GPL(pgmap_alloc_folio);
  * is the way to fill a 2 MiB migration on a kernel that cannot migrate large
  * device-private folios. page_pgmap_offset() of the first page tells where
  * the range starts.
+ *
+ * With a @gfp that allows both I/O and fs recursion (GFP_KERNEL) and a pool
+ * with &pgmap_alloc_ops.copy, a range that finds no room while the pool's
+ * free pages would cover it is compacted for (pgmap_alloc_compact()). As
+ * with reclaim in the page allocator, the driver's callbacks then run inside
+ * the call: &pgmap_alloc_ops.copy, &dev_pagemap_ops.page_free of the pages
+ * moved, and the mmu notifiers of the processes that map them. A caller that
+ * holds a lock one of those takes allocates with GFP_NOFS or GFP_NOIO, which
+ * do not compact.
  *
  * Context: As for pgmap_alloc_folio().
  * Return: 0, or -EINVAL for @nr_pages 0 or above MAX_ORDER_NR_PAGES, or an
@@ -1518,6 +1542,24 @@ static void pgmap_alloc_set_cache_limit(struct pgmap_alloc *pa)
 			 (PGMAP_ALLOC_CACHE_SHARE * num_possible_cpus())));
 }
 
+/* The bits of the gen_pool chunk that @chunk owns: compaction reads them. */
+static unsigned long *pgmap_alloc_gen_pool_bits(struct pgmap_alloc *pa,
+						struct pgmap_alloc_chunk *chunk)
+{
+	struct gen_pool_chunk *gchunk;
+	unsigned long *bits = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
+		if (gchunk->owner == chunk) {
+			bits = gchunk->bits;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return bits;
+}
+
 /* Is @pgmap mapped and not dying? */
 static int pgmap_alloc_check_live(struct dev_pagemap *pgmap)
 {
@@ -1612,6 +1654,7 @@ int pgmap_alloc_add_pgmap(struct pgmap_alloc *pa, struct dev_pagemap *pgmap)
 		goto free;
 	}
 	pa->next_base = ALIGN(chunk->base + nr_pages, MAX_ORDER_NR_PAGES);
+	chunk->map = pgmap_alloc_gen_pool_bits(pa, chunk);
 	list_add_tail(&chunk->node, &pa->chunks);
 	pgmap_alloc_set_cache_limit(pa);
 	mutex_unlock(&pa->lock);
@@ -2439,7 +2482,10 @@ static bool pgmap_alloc_claim(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 					 &claim, NULL);
 }
 
-/* Bits set among the @nr from @start: word by word for aligned blocks. */
+/*
+ * Bits set among the @nr from @start: by words for a block aligned to its
+ * power-of-two size, bit by bit for the tail of a chunk.
+ */
 static unsigned long pgmap_alloc_bits_set(const unsigned long *map,
 					  unsigned long start, unsigned long nr)
 {
@@ -2447,6 +2493,9 @@ static unsigned long pgmap_alloc_bits_set(const unsigned long *map,
 
 	if (!(start % BITS_PER_LONG) && !(nr % BITS_PER_LONG))
 		return bitmap_weight(map + BIT_WORD(start), nr);
+	if (is_power_of_2(nr) && nr < BITS_PER_LONG && !(start % nr))
+		return hweight_long((map[BIT_WORD(start)] >> (start % BITS_PER_LONG)) &
+				    (BIT(nr) - 1));
 	for (; nr; nr--, start++)
 		n += test_bit(start, map);
 	return n;
@@ -2494,7 +2543,6 @@ static bool pgmap_alloc_block_movable(const struct pgmap_alloc_chunk *chunk,
 struct pgmap_alloc_compact_work {
 	struct pgmap_alloc_evict_batch batch;
 	struct pgmap_alloc_compaction block;
-	const unsigned long *map;	/* the gen_pool bits of the block's chunk */
 	unsigned int order;
 	/* Blocks by pages used: what the moves can fill, fullest first */
 	unsigned long nr_by_used[MAX_ORDER_NR_PAGES + 1];
@@ -2543,20 +2591,21 @@ static int pgmap_alloc_compact_choose(struct pgmap_alloc *pa,
 				      struct pgmap_alloc_compact_work *w)
 {
 	unsigned long nr = 1UL << w->order, best = nr, start, used;
-	struct gen_pool_chunk *gchunk;
+	struct pgmap_alloc_chunk *chunk;
 	bool whole;
 	int ret = -ENOSPC;
 
 	memset(w->nr_by_used, 0, sizeof(w->nr_by_used));
 	w->block.chunk = NULL;
-	rcu_read_lock();
-	list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
-		struct pgmap_alloc_chunk *chunk = gchunk->owner;
-
+	/* @lock for the list: chunks are added under it, removed under ours */
+	mutex_lock(&pa->lock);
+	list_for_each_entry(chunk, &pa->chunks, node) {
 		if (READ_ONCE(chunk->removing))
 			continue;
 		for (start = 0; start < chunk->nr_pages; start += nr) {
-			used = pgmap_alloc_block_used(chunk, gchunk->bits, start, nr, &whole);
+			if (!(start % (BITS_PER_LONG * PGMAP_ALLOC_EVICT_BATCH)))
+				cond_resched();
+			used = pgmap_alloc_block_used(chunk, chunk->map, start, nr, &whole);
 			w->nr_by_used[used]++;
 			if (!whole)
 				continue;
@@ -2569,13 +2618,12 @@ static int pgmap_alloc_compact_choose(struct pgmap_alloc *pa,
 				best = used;
 				w->block.chunk = chunk;
 				w->block.start = start;
-				w->map = gchunk->bits;
 				ret = 0;
 			}
 		}
 	}
 out:
-	rcu_read_unlock();
+	mutex_unlock(&pa->lock);
 	return ret;
 }
 
@@ -2619,6 +2667,11 @@ static void pgmap_alloc_compact_begin(struct pgmap_alloc *pa,
 	raw_spin_unlock_irqrestore(&pa->compact_lock, flags);
 	/* A hand-back racing with the flag cached its page: this brings it back. */
 	pgmap_alloc_drain_all(pa);
+	/*
+	 * A hand-back that read the flag just before it was set may still
+	 * cache a page of the block after this drain: the block then stays
+	 * used and the next one is tried; a missed block, never a lost page.
+	 */
 
 	/* A run lost to an allocation is looked at again, a few times. */
 	for (tries = 0; tries < 3; tries++) {
@@ -2626,10 +2679,10 @@ static void pgmap_alloc_compact_begin(struct pgmap_alloc *pa,
 
 		end = c->start + c->nr;
 		for (bit = c->start; ; bit = run_end) {
-			bit = data_race(find_next_zero_bit(w->map, end, bit));
+			bit = data_race(find_next_zero_bit(c->chunk->map, end, bit));
 			if (bit >= end)
 				break;
-			run_end = data_race(find_next_bit(w->map, end, bit));
+			run_end = data_race(find_next_bit(c->chunk->map, end, bit));
 			if (!pgmap_alloc_claim(c->chunk, bit, run_end - bit)) {
 				lost = true;
 				continue;
@@ -2685,28 +2738,28 @@ static void pgmap_alloc_compact_targets(struct pgmap_alloc *pa,
 {
 	struct pgmap_alloc_evict_batch *b = &w->batch;
 	unsigned long nr = 1UL << w->order, start, used, bit, end;
-	struct gen_pool_chunk *gchunk;
+	struct pgmap_alloc_chunk *chunk;
 	struct folio *folio;
 	struct page *page;
 	bool whole, at_level;
 
-	rcu_read_lock();
+	mutex_lock(&pa->lock);
 	for (at_level = false; b->nr_dev < need; at_level = true) {
-		list_for_each_entry_rcu(gchunk, &pa->pool->chunks, next_chunk) {
-			struct pgmap_alloc_chunk *chunk = gchunk->owner;
-
+		list_for_each_entry(chunk, &pa->chunks, node) {
 			if (READ_ONCE(chunk->removing))
 				continue;
 			for (start = 0; start < chunk->nr_pages && b->nr_dev < need;
 			     start += nr) {
-				used = pgmap_alloc_block_used(chunk, gchunk->bits,
+				if (!(start % (BITS_PER_LONG * PGMAP_ALLOC_EVICT_BATCH)))
+					cond_resched();
+				used = pgmap_alloc_block_used(chunk, chunk->map,
 							      start, nr, &whole);
 				if (used >= nr || (at_level ? used != level : used <= level) ||
 				    (chunk == w->block.chunk && start == w->block.start))
 					continue;
 				end = min(start + nr, chunk->nr_pages);
 				for (bit = start; b->nr_dev < need; bit++) {
-					bit = data_race(find_next_zero_bit(gchunk->bits, end, bit));
+					bit = data_race(find_next_zero_bit(chunk->map, end, bit));
 					if (bit >= end)
 						break;
 					if (!pgmap_alloc_claim(chunk, bit, 1))
@@ -2721,7 +2774,7 @@ static void pgmap_alloc_compact_targets(struct pgmap_alloc *pa,
 		if (at_level)
 			break;
 	}
-	rcu_read_unlock();
+	mutex_unlock(&pa->lock);
 }
 
 /*
@@ -2736,7 +2789,7 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 {
 	struct pgmap_alloc_evict_batch *b = &w->batch;
 	struct pgmap_alloc_compaction *c = &w->block;
-	unsigned long nr = 1UL << w->order, pfn, need, used, level, moved, i;
+	unsigned long nr = 1UL << w->order, pfn, need, used, level, moved, i, n;
 	int ret, tries;
 	bool freed;
 
@@ -2752,7 +2805,7 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 		c->nr = nr;
 		w->tried[w->nr_tried++] = *c;
 		pfn = pgmap_alloc_offset_pfn(c->chunk, c->start);
-		used = pgmap_alloc_bits_set(w->map, c->start, nr);
+		used = data_race(pgmap_alloc_bits_set(c->chunk->map, c->start, nr));
 		if (w->result.pages_moved + used > budget)
 			return -ENOSPC;
 		level = pgmap_alloc_compact_level(w, used, used);
@@ -2760,14 +2813,28 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 			return -ENOSPC;
 
 		pgmap_alloc_compact_begin(pa, w);
-		/* Pages in service now: at most @used, the others claimed */
-		need = pgmap_alloc_nr_referenced(pfn, nr);
+		/*
+		 * A batch at a time, each with its destinations (the batch holds
+		 * one pageblock's); a batch that cannot have them all leaves the
+		 * block as it is. The pages in service now are at most @used.
+		 */
+		need = 0;
 		moved = 0;
-		pgmap_alloc_compact_targets(pa, w, need, level);
-		/* Not all can move: leave the block as it is. */
-		for (i = 0; i < nr && b->nr_dev == need; i += PGMAP_ALLOC_EVICT_BATCH)
-			moved += pgmap_alloc_evict_range(pa, b, pfn + i,
-							 min(nr - i, PGMAP_ALLOC_EVICT_BATCH), 0);
+		for (i = 0; i < nr && b->to_device; i += n) {
+			unsigned long referenced;
+
+			n = min(nr - i, PGMAP_ALLOC_EVICT_BATCH);
+			referenced = pgmap_alloc_nr_referenced(pfn + i, n);
+			if (!referenced)
+				continue;
+			if (w->result.pages_moved + moved + referenced > budget)
+				break;
+			pgmap_alloc_compact_targets(pa, w, referenced, level);
+			if (b->nr_dev < referenced)
+				break;
+			need += referenced;
+			moved += pgmap_alloc_evict_range(pa, b, pfn + i, n, 0);
+		}
 		pgmap_alloc_evict_free_spares(b);
 		/* The last page moved may not be handed back yet, as for removals */
 		for (tries = 0; tries < 100 && !pgmap_alloc_nr_referenced(pfn, nr) &&
@@ -2844,8 +2911,9 @@ static bool pgmap_alloc_may_compact(struct pgmap_alloc *pa,
 /*
  * The compaction of an allocation that found no room: once, moving at most
  * a block's worth of pages, and the block it frees goes to the allocation,
- * not to whoever looks first. Called with @grow_lock held, which a removal's
- * ->copy may wait for: so it does not wait for @remove_lock.
+ * not to whoever looks first. It does not wait for @remove_lock: a removal
+ * or compaction runs ->copy under it, which may take a lock that this
+ * allocation's caller holds; the allocation goes on without compacting.
  */
 static int pgmap_alloc_compact_for(struct pgmap_alloc *pa, unsigned long nr_pages,
 				   unsigned int align_order, struct page **pages)

@@ -87,10 +87,19 @@ print("\norder-9 requests that succeed after churn (share of the free memory, "
       "median over seeds [range]):")
 for pct in (50, 75, 90):
     cells = []
-    for name in ("pgmap_alloc", "genpool", "segregated"):
+    for name in ("pgmap_alloc", "genpool", "segregated", "pgmap_alloc+compaction"):
         value = get(f"{name}/order9-after-churn/{pct}%")
-        cells.append(f"{name} {value}% [{spread.get((name, pct), '?')}]")
+        if value is not None:
+            cells.append(f"{name} {value}% [{spread.get((name, pct), '?')}]")
     print(f"  {pct}% full: " + ", ".join(cells))
+# The compactions of the churn with compaction, over all its seeds
+for pct in (50, 75, 90):
+    least = get(f"compaction/moved-vs-least-x100/{pct}%")
+    if least is None:
+        continue
+    print(f"  compaction at {pct}% full: pages moved {least / 100}x the pages in use in the "
+          f"blocks made free; {get(f'compaction/ns-per-compaction/{pct}%')} ns per "
+          f"compaction, {get(f'compaction/share-of-churn/{pct}%') / 10}% of the churn's time")
 peak = get("memmap/peak-bytes")
 if peak:
     print(f"\nmemmap after a burst: peak {peak >> 10} KiB; "

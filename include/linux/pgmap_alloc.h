@@ -53,10 +53,9 @@ struct pgmap_alloc;
  *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
  *	the eviction with that error. pgmap_alloc_compact() calls it too,
  *	with device pages as @dst, also from inside a pgmap_alloc_range() with
- *	a blocking gfp that compacts: it must not take a lock held around such
- *	an allocation. During a removal or a compaction, or from a walk
- *	callback, an allocation from the pool that must wait fails in it with
- *	-EDEADLK.
+ *	GFP_KERNEL that compacts (see there). During a removal or a
+ *	compaction, or from a walk callback, an allocation from the pool that
+ *	must wait fails in it with -EDEADLK.
  */
 struct pgmap_alloc_ops {
 	int (*grow)(struct pgmap_alloc *pa, void *data);

@@ -1740,7 +1740,7 @@ static void pgmap_alloc_drain_from_reclaim(struct kunit *test)
 	pgmap_kunit_need_cpus(test, 2, "to cache the page on another");
 	pages = kunit_kcalloc(test, 512, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
-	for (round = 0; round < 10; round++) {
+	for (round = 0; round < 20; round++) {
 		KUNIT_ASSERT_EQ(test, pgmap_alloc_range(pa, 512, GFP_KERNEL, pages), 0);
 		ctx.folio = page_folio(pages[round]);
 		init_completion(&ctx.cached);
@@ -2078,12 +2078,14 @@ static void pgmap_alloc_evict_leaves_driver_pages(struct kunit *test)
 #define EVICT_PAGES	256
 /* memremap_pages() maps whole subsections: 512 pages here */
 #define EVICT_POOL_PAGES	512
+/* The largest pgmap of these tests: three blocks of MAX_PAGE_ORDER */
+#define CTX_PAGES	(3 * MAX_ORDER_NR_PAGES)
 
 struct process_evict_ctx {
 	struct pgmap_kunit_dev *dev;
 	struct pgmap_kunit_dev *dev2;	/* a second pgmap, for removals */
 	struct pgmap_alloc *pa;
-	u64 device[EVICT_POOL_PAGES];
+	u64 device[CTX_PAGES];
 	u64 device2[EVICT_POOL_PAGES];
 	bool fail_odd;		/* the copy callback refuses odd offsets */
 	bool refuse_device;	/* and every device destination */
@@ -2094,11 +2096,11 @@ struct process_evict_ctx {
 	unsigned long nr_released;
 	struct dev_pagemap *released;
 	/* Where migrate_to_device() put each page of the process */
-	pgoff_t where[EVICT_POOL_PAGES];
+	pgoff_t where[CTX_PAGES];
 	/* The pages of the process still mapped, for expect_kept_data() */
-	unsigned long kept[BITS_TO_LONGS(EVICT_POOL_PAGES)];
+	unsigned long kept[BITS_TO_LONGS(CTX_PAGES)];
 	/* Pages of @dev being copied: a second copy of one is a bug */
-	unsigned long copying[BITS_TO_LONGS(EVICT_POOL_PAGES)];
+	unsigned long copying[BITS_TO_LONGS(CTX_PAGES)];
 	atomic_t copied_twice;
 	/* The copy refuses the page at this offset and unmaps it from @unmap_addr */
 	pgoff_t unmap_offset;
@@ -2216,7 +2218,7 @@ static long migrate_to_device(struct process_evict_ctx *ctx, unsigned long addr,
 		from = kmap_local_page(spage);
 		*device_word(ctx, &folio->page) = *from;
 		kunmap_local(from);
-		if (i < EVICT_POOL_PAGES)
+		if (i < CTX_PAGES)
 			ctx->where[i] = page_pgmap_offset(&folio->page);
 		dst[i] = migrate_pfn(folio_pfn(folio));
 		moved++;
@@ -3150,31 +3152,54 @@ static const unsigned long compact_keep[EVICT_POOL_PAGES / COMPACT_BLOCK] = {
 
 #define COMPACT_USED	(8 + 40 + 72 + 104)
 
-static unsigned long fragmented_process(struct kunit *test, struct process_evict_ctx *ctx)
+/*
+ * A process fills the @nr pages of the pool, then unmaps pages until block
+ * i of 1 << @order pages keeps @keep[i] of them. Returns its address.
+ */
+static unsigned long fragment(struct kunit *test, struct process_evict_ctx *ctx,
+			      unsigned long nr, unsigned int order,
+			      const unsigned long *keep)
 {
-	unsigned long addr = process_with_pages(test, ctx, EVICT_POOL_PAGES), i;
+	unsigned long addr = process_with_pages(test, ctx, nr), i, used = 0;
 
-	for (i = 0; i < EVICT_POOL_PAGES; i++) {
+	for (i = 0; i < nr; i++) {
 		pgoff_t offset = ctx->where[i];
 
-		if (offset % COMPACT_BLOCK < compact_keep[offset / COMPACT_BLOCK]) {
+		if (offset % (1UL << order) < keep[offset >> order]) {
 			set_bit(i, ctx->kept);
+			used++;
 			continue;
 		}
 		KUNIT_ASSERT_EQ(test, vm_munmap(addr + i * PAGE_SIZE, PAGE_SIZE), 0);
 	}
-	KUNIT_ASSERT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES - COMPACT_USED);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_free_pages(ctx->pa), nr - used);
 	return addr;
+}
+
+static unsigned long fragmented_process(struct kunit *test, struct process_evict_ctx *ctx)
+{
+	return fragment(test, ctx, EVICT_POOL_PAGES, COMPACT_ORDER, compact_keep);
+}
+
+static void free_ctx(void *ctx)
+{
+	kvfree(ctx);
+}
+
+static struct process_evict_ctx *compacting_pool_of(struct kunit *test, unsigned long nr)
+{
+	struct process_evict_ctx *ctx = kvzalloc(sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, free_ctx, ctx), 0);
+	ctx->dev = one_range(test, nr);
+	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
+	return ctx;
 }
 
 static struct process_evict_ctx *compacting_pool(struct kunit *test)
 {
-	struct process_evict_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->dev = one_range(test, EVICT_POOL_PAGES);
-	ctx->pa = evicting_pool(test, ctx->dev, &copy_from_device_ops, ctx);
-	return ctx;
+	return compacting_pool_of(test, EVICT_POOL_PAGES);
 }
 
 /* Pages of block @block of @dev in service. */
@@ -3200,13 +3225,13 @@ static void expect_kept_data(struct kunit *test, struct process_evict_ctx *ctx,
 
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_evict(ctx->pa, &ctx->dev->pgmap, &nr_left), 0);
 	KUNIT_EXPECT_EQ(test, nr_left, 0);
-	for_each_set_bit(i, ctx->kept, EVICT_POOL_PAGES) {
+	for_each_set_bit(i, ctx->kept, CTX_PAGES) {
 		KUNIT_ASSERT_EQ(test, copy_from_user(&word,
 						     (void __user *)(addr + i * PAGE_SIZE),
 						     sizeof(word)), 0);
 		KUNIT_EXPECT_EQ_MSG(test, word, 0x5eed0000 + i, "page %lu", i);
 	}
-	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), EVICT_POOL_PAGES);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_free_pages(ctx->pa), pgmap_alloc_size(ctx->pa));
 }
 
 /* Take a free block of COMPACT_BLOCK pages; returns its offset, or -errno. */
@@ -3346,10 +3371,10 @@ static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
-	for_each_set_bit(i, ctx->kept, EVICT_POOL_PAGES)
+	for_each_set_bit(i, ctx->kept, CTX_PAGES)
 		if (ctx->where[i] < COMPACT_BLOCK)
 			break;
-	KUNIT_ASSERT_LT(test, i, EVICT_POOL_PAGES);
+	KUNIT_ASSERT_LT(test, i, CTX_PAGES);
 	ctx->unmap_offset = ctx->where[i];
 	ctx->unmap_addr = addr + i * PAGE_SIZE;
 	clear_bit(i, ctx->kept);
@@ -3362,6 +3387,26 @@ static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
 			EVICT_POOL_PAGES - COMPACT_USED + 1);
 	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), 0);
 	put_block(pages);
+	expect_kept_data(test, ctx, addr);
+}
+
+/*
+ * Blocks of MAX_PAGE_ORDER, larger than a batch of moves: every block has
+ * more than a batch of pages in service, and the emptiest one moves to the
+ * holes of the other two, a batch at a time.
+ */
+static void pgmap_alloc_compact_max_order(struct kunit *test)
+{
+	static const unsigned long keep[] = { 640, 600, 620 };
+	struct process_evict_ctx *ctx = compacting_pool_of(test, CTX_PAGES);
+	struct pgmap_alloc_compact_result res;
+	unsigned long addr = fragment(test, ctx, CTX_PAGES, MAX_PAGE_ORDER, keep);
+
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, MAX_PAGE_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.blocks_freed, 1);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, keep[1]);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, keep[1]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->copied_twice), 0);
 	expect_kept_data(test, ctx, addr);
 }
 
@@ -3465,7 +3510,7 @@ static void pgmap_alloc_compact_while_allocating(struct kunit *test)
 
 	threads = pgmap_kunit_start_threads(test, num_online_cpus() + 1,
 					    compact_race_thread, ctx);
-	for (round = 0; round < 10; round++) {
+	for (round = 0; round < 5; round++) {
 		KUNIT_EXPECT_EQ(test, pgmap_alloc_add_pgmap(ctx->evict->pa,
 							    &ctx->evict->dev2->pgmap), 0);
 		msleep(20);
@@ -3552,6 +3597,7 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_compact_copy_fails),
 	KUNIT_CASE(pgmap_alloc_compact_skips_held_page),
 	KUNIT_CASE(pgmap_alloc_compact_page_freed_meanwhile),
+	KUNIT_CASE(pgmap_alloc_compact_max_order),
 	KUNIT_CASE(pgmap_alloc_compact_on_allocation),
 	KUNIT_CASE_SLOW(pgmap_alloc_compact_while_allocating),
 	{}
