@@ -968,14 +968,15 @@ static int pgmap_alloc_grow(struct pgmap_alloc *pa, gfp_t gfp)
 }
 
 static bool pgmap_alloc_may_compact(struct pgmap_alloc *pa,
-				   unsigned long nr_pages, gfp_t gfp);
+				    unsigned long nr_pages, gfp_t gfp);
 static int pgmap_alloc_compact_for(struct pgmap_alloc *pa, unsigned long nr_pages,
 				   unsigned int align_order, struct page **pages);
 
 /*
  * The part of an allocation that may sleep: empty the other CPUs' caches,
- * compact if the free pages would do but are scattered, then grow the pool. The caller counted itself in @nr_waiters while the
- * pool was alive, so @pa stays valid until pgmap_alloc_waiter_done().
+ * compact if the free pages would do but are scattered, then grow the pool.
+ * The caller counted itself in @nr_waiters while the pool was alive, so @pa
+ * stays valid until pgmap_alloc_waiter_done().
  */
 static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 				     unsigned long nr_pages,
@@ -2679,9 +2680,11 @@ static void pgmap_alloc_compact_begin(struct pgmap_alloc *pa,
 
 		end = c->start + c->nr;
 		for (bit = c->start; ; bit = run_end) {
+			/* Lockless: a claim of a run that changed fails, and is retried */
 			bit = data_race(find_next_zero_bit(c->chunk->map, end, bit));
 			if (bit >= end)
 				break;
+			/* Lockless, as above */
 			run_end = data_race(find_next_bit(c->chunk->map, end, bit));
 			if (!pgmap_alloc_claim(c->chunk, bit, run_end - bit)) {
 				lost = true;
@@ -2759,6 +2762,7 @@ static void pgmap_alloc_compact_targets(struct pgmap_alloc *pa,
 					continue;
 				end = min(start + nr, chunk->nr_pages);
 				for (bit = start; b->nr_dev < need; bit++) {
+					/* Lockless: a claim of a bit taken meanwhile fails */
 					bit = data_race(find_next_zero_bit(chunk->map, end, bit));
 					if (bit >= end)
 						break;
@@ -2805,6 +2809,7 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 		c->nr = nr;
 		w->tried[w->nr_tried++] = *c;
 		pfn = pgmap_alloc_offset_pfn(c->chunk, c->start);
+		/* A snapshot: what is in service is counted again below */
 		used = data_race(pgmap_alloc_bits_set(c->chunk->map, c->start, nr));
 		if (w->result.pages_moved + used > budget)
 			return -ENOSPC;

@@ -3144,7 +3144,7 @@ static void pgmap_alloc_stress(struct kunit *test)
  * compact_keep[i] of them: 288 pages free, but no block free.
  */
 #define COMPACT_ORDER	7
-#define COMPACT_BLOCK	(1UL << COMPACT_ORDER)
+#define COMPACT_BLOCK	BIT(COMPACT_ORDER)
 
 static const unsigned long compact_keep[EVICT_POOL_PAGES / COMPACT_BLOCK] = {
 	8, 40, 72, 104
@@ -3516,7 +3516,7 @@ static void pgmap_alloc_compact_while_allocating(struct kunit *test)
 		msleep(20);
 		ret = pgmap_alloc_remove_pgmap(ctx->evict->pa, &ctx->evict->dev2->pgmap, NULL);
 		while (ret == -EBUSY) {
-			msleep(1);
+			usleep_range(1000, 2000);
 			ret = pgmap_alloc_remove_pgmap(ctx->evict->pa,
 						       &ctx->evict->dev2->pgmap, NULL);
 		}

@@ -210,7 +210,7 @@ static void compaction(int fd)
 	char what[128];
 	int whole = 1;
 
-	printf("\n== Compaction: one page in 16 kept on the device, then a 2 MiB block made free\n");
+	printf("\n== Compaction: a page in 16 kept on the device, then a 2 MiB block freed\n");
 	fill(buf, bytes, 0xc0de);
 	check(migrate(fd, buf, npages) == npages, "the whole device migrated to");
 	for (i = 0; i < npages; i++) {
