@@ -3390,23 +3390,52 @@ static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
 	expect_kept_data(test, ctx, addr);
 }
 
-/*
- * Blocks of MAX_PAGE_ORDER, larger than a batch of moves: every block has
- * more than a batch of pages in service, and the emptiest one moves to the
- * holes of the other two, a batch at a time.
- */
-static void pgmap_alloc_compact_max_order(struct kunit *test)
+/* Blocks of a pageblock, and of MAX_PAGE_ORDER: larger than a batch of moves */
+struct compact_case {
+	const char *desc;
+	unsigned int order;
+	unsigned long keep[CTX_PAGES >> 9];	/* order 9 makes the most blocks */
+	unsigned int emptiest;
+};
+
+static const struct compact_case compact_cases[] = {
+	{ "order 9, six blocks", 9, { 340, 300, 320, 360, 380, 400 }, 1 },
+	{ "order 10, three blocks", MAX_PAGE_ORDER, { 640, 600, 620 }, 1 },
+};
+
+static void compact_case_desc(const struct compact_case *t, char *desc)
 {
-	static const unsigned long keep[] = { 640, 600, 620 };
+	strscpy(desc, t->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(compact_case, compact_cases, compact_case_desc);
+
+/*
+ * Every block has hundreds of pages in service (for order 10, more than a
+ * batch of moves): the emptiest moves to the holes of the others, a batch
+ * at a time, and then a free block of the order exists.
+ */
+static void pgmap_alloc_compact_large_blocks(struct kunit *test)
+{
+	const struct compact_case *t = test->param_value;
 	struct process_evict_ctx *ctx = compacting_pool_of(test, CTX_PAGES);
 	struct pgmap_alloc_compact_result res;
-	unsigned long addr = fragment(test, ctx, CTX_PAGES, MAX_PAGE_ORDER, keep);
+	struct page **pages = kunit_kcalloc(test, 1UL << t->order, sizeof(*pages), GFP_KERNEL);
+	unsigned long addr, i;
 
-	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, MAX_PAGE_ORDER, ULONG_MAX, &res), 0);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	addr = fragment(test, ctx, CTX_PAGES, t->order, t->keep);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_range(ctx->pa, 1UL << t->order, GFP_NOWAIT, pages),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, t->order, ULONG_MAX, &res), 0);
 	KUNIT_EXPECT_EQ(test, res.blocks_freed, 1);
-	KUNIT_EXPECT_EQ(test, res.pages_moved, keep[1]);
-	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, keep[1]);
+	KUNIT_EXPECT_EQ(test, res.pages_moved, t->keep[t->emptiest]);
+	KUNIT_EXPECT_EQ(test, ctx->nr_copied_to_device, t->keep[t->emptiest]);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->copied_twice), 0);
+	KUNIT_ASSERT_EQ(test, pgmap_alloc_range(ctx->pa, 1UL << t->order, GFP_NOWAIT, pages), 0);
+	KUNIT_EXPECT_EQ(test, page_pgmap_offset(pages[0]), t->emptiest << t->order);
+	for (i = 0; i < 1UL << t->order; i++)
+		put_page_folio(pages[i]);
 	expect_kept_data(test, ctx, addr);
 }
 
@@ -3597,7 +3626,7 @@ static struct kunit_case pgmap_alloc_cases[] = {
 	KUNIT_CASE(pgmap_alloc_compact_copy_fails),
 	KUNIT_CASE(pgmap_alloc_compact_skips_held_page),
 	KUNIT_CASE(pgmap_alloc_compact_page_freed_meanwhile),
-	KUNIT_CASE(pgmap_alloc_compact_max_order),
+	KUNIT_CASE_PARAM(pgmap_alloc_compact_large_blocks, compact_case_gen_params),
 	KUNIT_CASE(pgmap_alloc_compact_on_allocation),
 	KUNIT_CASE_SLOW(pgmap_alloc_compact_while_allocating),
 	{}
