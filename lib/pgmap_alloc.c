@@ -2843,7 +2843,8 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 		pgmap_alloc_evict_free_spares(b);
 		/* The last page moved may not be handed back yet, as for removals */
 		for (tries = 0; tries < 100 && !pgmap_alloc_nr_referenced(pfn, nr) &&
-		     !bitmap_full(c->claimed, nr); tries++)
+		     /* Racing pgmap_alloc_compact_keep(), which only sets bits */
+		     !data_race(bitmap_full(c->claimed, nr)); tries++)
 			usleep_range(100, 200);
 		freed = pgmap_alloc_compact_end(pa, w, nr_capture);
 		w->result.pages_moved += moved;
