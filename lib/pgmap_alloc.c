@@ -1863,7 +1863,6 @@ struct pgmap_alloc_evict_batch {
 	struct page *dev[PGMAP_ALLOC_EVICT_BATCH];
 	unsigned long nr_ram, nr_dev;
 	bool to_device;		/* destinations in the pool first */
-	bool compact;		/* @dev given by the compaction: no other */
 	int error;		/* the last error that left a page behind */
 };
 
@@ -1890,8 +1889,6 @@ static void pgmap_alloc_evict_fill(struct pgmap_alloc *pa,
 	struct page *page;
 	int ret;
 
-	if (b->compact)
-		return;
 	while (b->to_device && b->nr_dev < nr_needed) {
 		rcu_read_lock();
 		ret = pgmap_alloc_try(pa, 1, 0, &page);
@@ -2799,7 +2796,6 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 
 	lockdep_assert_held(&pa->remove_lock);
 	b->to_device = true;
-	b->compact = true;
 	/* Cached pages count as used: bring them back first. */
 	pgmap_alloc_drain_all(pa);
 	while (w->nr_tried < PGMAP_ALLOC_COMPACT_TRIES && b->to_device) {
@@ -2838,6 +2834,7 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 			if (b->nr_dev < referenced)
 				break;
 			need += referenced;
+			/* Destinations to find: none, the batch has them all. */
 			moved += pgmap_alloc_evict_range(pa, b, pfn + i, n, 0);
 		}
 		pgmap_alloc_evict_free_spares(b);
