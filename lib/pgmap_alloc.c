@@ -1000,6 +1000,18 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 		      pa->name))
 		return -EDEADLK;
 
+	/*
+	 * Before @grow_lock, which allocations from ->copy and ->release may
+	 * wait for, so that the other allocations that wait do not wait for
+	 * copies too. It empties the caches first, and moves nothing if that
+	 * was enough.
+	 */
+	if (pgmap_alloc_may_compact(pa, nr_pages, gfp)) {
+		ret = pgmap_alloc_compact_for(pa, nr_pages, align_order, pages);
+		if (ret != -ENOMEM)
+			return ret;
+	}
+
 	mutex_lock(&pa->grow_lock);
 	/* Another caller may have drained or grown the pool while we waited. */
 	if (pgmap_alloc_nr_cached(pa))
@@ -1007,22 +1019,6 @@ static int pgmap_alloc_wait_for_room(struct pgmap_alloc *pa,
 	rcu_read_lock();
 	ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
 	rcu_read_unlock();
-	/*
-	 * Not under @grow_lock, which allocations from ->copy and ->release
-	 * may wait for: so the other allocations that wait do not wait for
-	 * copies too.
-	 */
-	if (ret == -ENOMEM && pgmap_alloc_may_compact(pa, nr_pages, gfp)) {
-		mutex_unlock(&pa->grow_lock);
-		ret = pgmap_alloc_compact_for(pa, nr_pages, align_order, pages);
-		mutex_lock(&pa->grow_lock);
-		/* Another caller may have grown the pool meanwhile. */
-		if (ret == -ENOMEM) {
-			rcu_read_lock();
-			ret = pgmap_alloc_try(pa, nr_pages, align_order, pages);
-			rcu_read_unlock();
-		}
-	}
 	if (ret == -ENOMEM && pa->ops && pa->ops->grow) {
 		ret = pgmap_alloc_grow(pa, gfp);
 		/*
@@ -2545,7 +2541,10 @@ struct pgmap_alloc_compact_work {
 	/* Blocks by pages used: what the moves can fill, fullest first */
 	unsigned long nr_by_used[MAX_ORDER_NR_PAGES + 1];
 	/* Blocks tried, which are not tried again */
-	struct pgmap_alloc_compaction tried[PGMAP_ALLOC_COMPACT_TRIES];
+	struct {
+		struct pgmap_alloc_chunk *chunk;
+		unsigned long start;
+	} tried[PGMAP_ALLOC_COMPACT_TRIES];
 	unsigned int nr_tried;
 	struct pgmap_alloc_compact_result result;
 };
@@ -2803,7 +2802,8 @@ static int pgmap_alloc_compact_locked(struct pgmap_alloc *pa,
 		if (ret)
 			return ret > 0 ? -EEXIST : ret;
 		c->nr = nr;
-		w->tried[w->nr_tried++] = *c;
+		w->tried[w->nr_tried].chunk = c->chunk;
+		w->tried[w->nr_tried++].start = c->start;
 		pfn = pgmap_alloc_offset_pfn(c->chunk, c->start);
 		/* A snapshot: what is in service is counted again below */
 		used = data_race(pgmap_alloc_bits_set(c->chunk->map, c->start, nr));

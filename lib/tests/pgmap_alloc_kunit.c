@@ -3243,6 +3243,15 @@ static long take_block(struct kunit *test, struct pgmap_alloc *pa, gfp_t gfp,
 	return ret ?: page_pgmap_offset(pages[0]);
 }
 
+/* Room for the pages of one block. */
+static struct page **block_pages(struct kunit *test)
+{
+	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	return pages;
+}
+
 static void put_block(struct page **pages)
 {
 	unsigned long i;
@@ -3259,10 +3268,9 @@ static void pgmap_alloc_compact_makes_block(struct kunit *test)
 {
 	struct process_evict_ctx *ctx = compacting_pool(test);
 	struct pgmap_alloc_compact_result res;
-	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct page **pages = block_pages(test);
 	unsigned long addr;
 
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
 	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), -ENOMEM);
 
@@ -3313,10 +3321,9 @@ static void pgmap_alloc_compact_copy_fails(struct kunit *test)
 {
 	struct process_evict_ctx *ctx = compacting_pool(test);
 	struct pgmap_alloc_compact_result res;
-	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct page **pages = block_pages(test);
 	unsigned long addr;
 
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
 	ctx->fail_odd = true;
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res),
@@ -3338,11 +3345,10 @@ static void pgmap_alloc_compact_skips_held_page(struct kunit *test)
 {
 	struct process_evict_ctx *ctx = compacting_pool(test);
 	struct pgmap_alloc_compact_result res;
-	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct page **pages = block_pages(test);
 	struct folio *held;
 	unsigned long addr;
 
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
 	held = pfn_folio(PHYS_PFN(ctx->dev->pgmap.range.start));
 	folio_get(held);
@@ -3366,10 +3372,9 @@ static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
 {
 	struct process_evict_ctx *ctx = compacting_pool(test);
 	struct pgmap_alloc_compact_result res;
-	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct page **pages = block_pages(test);
 	unsigned long addr, i;
 
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
 	for_each_set_bit(i, ctx->kept, CTX_PAGES)
 		if (ctx->where[i] < COMPACT_BLOCK)
@@ -3446,10 +3451,9 @@ static void pgmap_alloc_compact_large_blocks(struct kunit *test)
 static void pgmap_alloc_compact_on_allocation(struct kunit *test)
 {
 	struct process_evict_ctx *ctx = compacting_pool(test);
-	struct page **pages = kunit_kcalloc(test, COMPACT_BLOCK, sizeof(*pages), GFP_KERNEL);
+	struct page **pages = block_pages(test);
 	unsigned long addr;
 
-	KUNIT_ASSERT_NOT_NULL(test, pages);
 	addr = fragmented_process(test, ctx);
 	KUNIT_EXPECT_EQ(test, take_block(test, ctx->pa, GFP_NOWAIT, pages), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, ctx->nr_copied, 0);
