@@ -45,17 +45,19 @@ struct pgmap_alloc;
  *	pages inside the device, a free page of another pgmap of the pool
  *	(is_zone_device_page() tells), which the driver sets up as one it
  *	allocated itself (its &page.zone_device_data, for example). The copy
- *	must be complete, any DMA finished, when it returns. It may sleep. For
- *	a page it cannot copy it sets its entry of @dst to NULL, before setting
- *	anything up, and that page stays where it is, to be offered again on a
- *	later pass; a device page refused so makes the removal use system RAM
- *	from then on. It returns 0, or a negative errno if it copied
- *	nothing: -EAGAIN or -EBUSY to be tried again, anything else to end
- *	the eviction with that error. pgmap_alloc_compact() calls it too,
- *	with device pages as @dst, also from inside a pgmap_alloc_range() with
- *	GFP_KERNEL that compacts (see there). During a removal or a
- *	compaction, or from a walk callback, an allocation from the pool that
- *	must wait fails in it with -EDEADLK.
+ *	must be complete, any DMA finished, when it returns. It may sleep, but
+ *	not take a process's mmap_lock: it runs under the pool's removal
+ *	mutex, which an allocation that waits for the pool may wait for while
+ *	it holds one (during a migration). For a page it cannot copy it sets
+ *	its entry of @dst to NULL, before setting anything up, and that page
+ *	stays where it is, to be offered again on a later pass; a device page
+ *	refused so makes the removal use system RAM from then on. It returns
+ *	0, or a negative errno if it copied nothing: -EAGAIN or -EBUSY to be
+ *	tried again, anything else to end the eviction with that error.
+ *	pgmap_alloc_compact() calls it too, with device pages as @dst, also
+ *	from inside a pgmap_alloc_range() with GFP_KERNEL that compacts (see
+ *	there). During a removal or a compaction, or from a walk callback, an
+ *	allocation from the pool that must wait fails in it with -EDEADLK.
  */
 struct pgmap_alloc_ops {
 	int (*grow)(struct pgmap_alloc *pa, void *data);

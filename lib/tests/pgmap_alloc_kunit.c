@@ -7,6 +7,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/hrtimer.h>
 #include <linux/mman.h>
 #include <linux/migrate.h>
@@ -2102,9 +2103,15 @@ struct process_evict_ctx {
 	/* Pages of @dev being copied: a second copy of one is a bug */
 	unsigned long copying[BITS_TO_LONGS(CTX_PAGES)];
 	atomic_t copied_twice;
-	/* The copy refuses the page at this offset and unmaps it from @unmap_addr */
+	/*
+	 * The copy refuses the page at this offset, and @unmap_work unmaps
+	 * it from @unmap_addr in @unmap_mm: another task, as the process
+	 * would be, since the copy runs under the pool's removal mutex.
+	 */
 	pgoff_t unmap_offset;
 	unsigned long unmap_addr;
+	struct mm_struct *unmap_mm;
+	struct work_struct unmap_work;
 };
 
 /* The device memory behind a device page: its first word. */
@@ -2137,8 +2144,8 @@ static int copy_from_device(struct pgmap_alloc *pa, struct page **dst,
 		/* Freed as it moves: the process unmaps it meanwhile. */
 		if (ctx->unmap_addr && src[i]->pgmap == &ctx->dev->pgmap &&
 		    offset == ctx->unmap_offset) {
-			vm_munmap(ctx->unmap_addr, PAGE_SIZE);
-			ctx->unmap_addr = 0;
+			schedule_work(&ctx->unmap_work);
+			flush_work(&ctx->unmap_work);
 			dst[i] = NULL;
 			continue;
 		}
@@ -3363,6 +3370,17 @@ static void pgmap_alloc_compact_skips_held_page(struct kunit *test)
 	expect_kept_data(test, ctx, addr);
 }
 
+static void unmap_in_mm(struct work_struct *work)
+{
+	struct process_evict_ctx *ctx = container_of(work, struct process_evict_ctx,
+						     unmap_work);
+
+	kthread_use_mm(ctx->unmap_mm);
+	vm_munmap(ctx->unmap_addr, PAGE_SIZE);
+	kthread_unuse_mm(ctx->unmap_mm);
+	ctx->unmap_addr = 0;
+}
+
 /*
  * A page of the block being emptied that is freed meanwhile (its process
  * unmaps it while it is copied, so it does not move) comes back claimed by
@@ -3382,6 +3400,8 @@ static void pgmap_alloc_compact_page_freed_meanwhile(struct kunit *test)
 	KUNIT_ASSERT_LT(test, i, CTX_PAGES);
 	ctx->unmap_offset = ctx->where[i];
 	ctx->unmap_addr = addr + i * PAGE_SIZE;
+	ctx->unmap_mm = current->mm;
+	INIT_WORK(&ctx->unmap_work, unmap_in_mm);
 	clear_bit(i, ctx->kept);
 
 	KUNIT_EXPECT_EQ(test, pgmap_alloc_compact(ctx->pa, COMPACT_ORDER, ULONG_MAX, &res), 0);
