@@ -326,20 +326,25 @@ static bool pgmap_alloc_block_is_free(const unsigned long *map,
 	return find_next_bit(map, end, start) >= end;
 }
 
-/* First fit from @from, stepping over free blocks for small requests. */
+/*
+ * First fit from @from, stepping over free blocks for small requests. In
+ * *@in_free_block the first fit it found in a free block, or @size.
+ */
 static unsigned long pgmap_alloc_search(unsigned long *map,
 					unsigned long size, unsigned long from,
-					unsigned int nr, unsigned long align_mask)
+					unsigned int nr, unsigned long align_mask,
+					unsigned long *in_free_block)
 {
-	unsigned long bit, in_free_block = size;
+	unsigned long bit;
 	int skips = 0;
 
+	*in_free_block = size;
 	bit = bitmap_find_next_zero_area(map, size, from & ~align_mask, nr,
 					 align_mask);
 	while (nr < pageblock_nr_pages && bit < size &&
 	       pgmap_alloc_block_is_free(map, size, bit)) {
-		if (in_free_block == size)
-			in_free_block = bit;
+		if (*in_free_block == size)
+			*in_free_block = bit;
 		if (++skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS)
 			break;
 		bit = bitmap_find_next_zero_area(map, size,
@@ -347,34 +352,7 @@ static unsigned long pgmap_alloc_search(unsigned long *map,
 						 nr, align_mask);
 	}
 	return skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS || bit >= size ?
-	       in_free_block : bit;
-}
-
-/*
- * Last fit by pageblock, for small requests: the lowest hole in the highest
- * pageblock below @below that has one. Returns its bit, or @size; in
- * *@block_end the end of the pageblock where the search stopped.
- */
-static unsigned long pgmap_alloc_search_down(unsigned long *map,
-					     unsigned long size,
-					     unsigned long below,
-					     unsigned int nr,
-					     unsigned long align_mask,
-					     unsigned long *block_end)
-{
-	unsigned long start, bit;
-
-	while (below) {
-		start = ALIGN_DOWN(below - 1, pageblock_nr_pages);
-		bit = bitmap_find_next_zero_area(map, below, start, nr,
-						 align_mask);
-		if (bit < below) {
-			*block_end = below;
-			return bit;
-		}
-		below = start;
-	}
-	return size;
+	       *in_free_block : bit;
 }
 
 /*
@@ -408,22 +386,37 @@ static bool pgmap_alloc_crosses(const struct pgmap_alloc_chunk *chunk,
 	return bit + nr > *end;
 }
 
-/* pgmap_alloc_search_down() of a hole that lies in one range. */
+/*
+ * Last fit by pageblock, for small requests: the lowest hole that lies in one
+ * range, in the highest pageblock below @below that has one. Returns its
+ * bit, or @size; in *@block_end the end of the pageblock where the search
+ * stopped. A hole that crosses the end of a range is passed over for the
+ * holes above that end, which lie in the same pageblock, before the
+ * pageblocks below are searched.
+ */
 static unsigned long pgmap_alloc_fit_down(struct pgmap_alloc_chunk *chunk,
 					  unsigned long *map, unsigned long size,
 					  unsigned long below, unsigned int nr,
 					  unsigned long align_mask,
 					  unsigned long *block_end)
 {
-	unsigned long bit, end;
+	unsigned long start, from, bit, end;
 
-	for (;;) {
-		bit = pgmap_alloc_search_down(map, size, below, nr, align_mask,
-					      block_end);
-		if (bit >= size || !pgmap_alloc_crosses(chunk, bit, nr, &end))
-			return bit;
-		below = end;
+	while (below) {
+		start = ALIGN_DOWN(below - 1, pageblock_nr_pages);
+		for (from = start; ; from = ALIGN(end, align_mask + 1)) {
+			bit = bitmap_find_next_zero_area(map, below, from, nr,
+							 align_mask);
+			if (bit >= below)
+				break;
+			if (!pgmap_alloc_crosses(chunk, bit, nr, &end)) {
+				*block_end = below;
+				return bit;
+			}
+		}
+		below = start;
 	}
+	return size;
 }
 
 static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
@@ -448,17 +441,28 @@ static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
 	return bit;
 }
 
-/* pgmap_alloc_search() of a hole that lies in one range. */
+/*
+ * pgmap_alloc_search() of a hole that lies in one range. The search steps
+ * over free blocks to a hole in a used one; if that hole crosses the end of
+ * a range, the next search starts past it, so the free block stepped over
+ * is kept as the answer for when nothing else fits.
+ */
 static unsigned long pgmap_alloc_fit_up(struct pgmap_alloc_chunk *chunk,
 					unsigned long *map, unsigned long size,
 					unsigned long from, unsigned int nr,
 					unsigned long align_mask)
 {
-	unsigned long bit, end;
+	unsigned long bit, end, in_free_block, fallback = size;
 
 	for (;;) {
-		bit = pgmap_alloc_search(map, size, from, nr, align_mask);
-		if (bit >= size || !pgmap_alloc_crosses(chunk, bit, nr, &end))
+		bit = pgmap_alloc_search(map, size, from, nr, align_mask,
+					 &in_free_block);
+		if (fallback == size && in_free_block < size &&
+		    !pgmap_alloc_crosses(chunk, in_free_block, nr, &end))
+			fallback = in_free_block;
+		if (bit >= size)
+			return fallback;
+		if (!pgmap_alloc_crosses(chunk, bit, nr, &end))
 			return bit;
 		/* The search aligns its start down: round up past @end. */
 		from = ALIGN(end, align_mask + 1);

@@ -11,7 +11,7 @@
 
 STATE=$SRC/.pgmap_alloc
 TARBALL=/usr/src/linux-source-$KVER_WANT.tar.xz
-NEW_FILE_DIRS="include lib mm Documentation samples"
+NEW_FILE_DIRS="include lib mm Documentation samples tools"
 
 check_version() {
 	local v

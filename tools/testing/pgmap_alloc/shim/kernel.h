@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel, as far as lib/pgmap_alloc.c, mm/pgmap_folio.c and
+ * lib/genalloc.c see it, for building them unmodified in userspace.
+ *
+ * Every <linux/...> header those files include is a one-line file that
+ * includes this one (the Makefile writes them), except genalloc.h and
+ * pgmap_alloc.h, which are the kernel's own. Each section says what real
+ * behaviour it stands in for. What is not modelled fails loudly (see
+ * shim_unmodelled()) rather than quietly doing nothing.
+ *
+ * The machine: SHIM_NR_CPUS CPUs. A thread is a CPU while it calls
+ * shim_set_cpu(); the harness gives each CPU at most one task thread, as a
+ * CPU runs one task at a time, so a local_lock needs no lock of its own.
+ * Work queued on a CPU runs on the thread that is that CPU, or on any thread
+ * that takes the CPU's identity while it is idle (see shim.c).
+ */
+#ifndef SHIM_KERNEL_H
+#define SHIM_KERNEL_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* === Compiler ============================================================= */
+
+#define __init
+#define __exit
+#define __percpu
+#define __rcu
+#define __iomem
+#define __user
+#define __must_check
+#define __releases(x)
+#define __acquires(x)
+#undef __always_inline
+#define __always_inline		inline __attribute__((__always_inline__))
+#define noinline		__attribute__((__noinline__))
+#define __maybe_unused		__attribute__((__unused__))
+#define __packed		__attribute__((__packed__))
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define barrier()		__asm__ __volatile__("" ::: "memory")
+#define cpu_relax()		__builtin_ia32_pause()
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define DECLARE_FLEX_ARRAY(type, name) \
+	struct { struct { } __empty_##name; type name[]; }
+#define EXPORT_SYMBOL(s)
+#define EXPORT_SYMBOL_GPL(s)
+#define MODULE_LICENSE(s)
+#define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
+/* IS_ENABLED(CONFIG_x): 1 if the harness defines CONFIG_x to 1 */
+#define __ARG_PLACEHOLDER_1	0,
+#define __take_second_arg(__ignored, val, ...) val
+#define ____is_defined(arg1_or_junk) __take_second_arg(arg1_or_junk 1, 0)
+#define ___is_defined(val)	____is_defined(__ARG_PLACEHOLDER_##val)
+#define IS_ENABLED(option)	___is_defined(option)
+#define __stringify_1(x)	#x
+#define __stringify(x)		__stringify_1(x)
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/*
+ * READ_ONCE() and WRITE_ONCE() are relaxed atomics: on x86 the same plain
+ * moves as the kernel's volatile accesses, and ThreadSanitizer knows them.
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/*
+ * data_race(): a read that may race and says so. The kernel tells KCSAN;
+ * here ThreadSanitizer is told to ignore the reads it makes.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SHIM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHIM_TSAN 1
+#endif
+#endif
+#ifdef SHIM_TSAN
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define data_race(expr) ({						\
+	__typeof__(({ expr; })) __v;					\
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);			\
+	__v = ({ expr; });						\
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);			\
+	__v;								\
+})
+#else
+#define data_race(expr)		({ expr; })
+#endif
+
+/* === Types and arithmetic ================================================= */
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t s64;
+typedef unsigned long pgoff_t;
+typedef unsigned long long phys_addr_t;
+typedef unsigned long long dma_addr_t;
+typedef unsigned long long resource_size_t;
+typedef unsigned int gfp_t;
+typedef unsigned int vm_fault_t;
+typedef int phandle;
+typedef struct { int counter; } atomic_t;
+typedef struct { long counter; } atomic_long_t;
+
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+
+#define BITS_PER_LONG		64
+#define BIT(n)			(1UL << (n))
+#define BIT_WORD(nr)		((nr) / BITS_PER_LONG)
+#define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
+#define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
+#define BITS_TO_LONGS(nr)	DIV_ROUND_UP(nr, BITS_PER_LONG)
+#define ALIGN(x, a)		(((x) + ((__typeof__(x))(a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a)	(((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define min(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a < _b ? _a : _b; })
+#define max(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a > _b ? _a : _b; })
+#define min_t(t, a, b)		min((t)(a), (t)(b))
+#define max_t(t, a, b)		max((t)(a), (t)(b))
+#define swap(a, b)		do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+#define U64_MAX			UINT64_MAX
+#define SZ_1K			1024
+#define SZ_4K			4096
+#define SZ_1M			(1024 * 1024)
+#define SZ_2M			(2 * 1024 * 1024)
+#define SZ_1G			(1024UL * 1024 * 1024)
+#define NUMA_NO_NODE		(-1)
+
+static inline bool is_power_of_2(unsigned long n)
+{
+	return n && !(n & (n - 1));
+}
+
+static inline int fls_long(unsigned long x)
+{
+	return x ? BITS_PER_LONG - __builtin_clzl(x) : 0;
+}
+
+static inline int ilog2(unsigned long n)
+{
+	return fls_long(n) - 1;
+}
+
+static inline unsigned long roundup_pow_of_two(unsigned long n)
+{
+	return 1UL << fls_long(n - 1);
+}
+
+static inline int order_base_2(unsigned long n)
+{
+	return n > 1 ? ilog2(n - 1) + 1 : 0;
+}
+
+static inline unsigned int hweight_long(unsigned long w)
+{
+	return __builtin_popcountl(w);
+}
+
+/* === Errors, warnings ===================================================== */
+
+#define MAX_ERRNO		4095
+#define IS_ERR_VALUE(x)		unlikely((unsigned long)(void *)(x) >= (unsigned long)-MAX_ERRNO)
+static inline void *ERR_PTR(long error) { return (void *)error; }
+static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
+static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
+static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr); }
+static inline void *ERR_CAST(const void *ptr) { return (void *)ptr; }
+static inline int PTR_ERR_OR_ZERO(const void *ptr) { return IS_ERR(ptr) ? (int)PTR_ERR(ptr) : 0; }
+
+/*
+ * A warning is a failure unless the test expects it (bad input): the
+ * harness counts them in shim_warnings and checks the count.
+ */
+extern unsigned long shim_warnings;
+void shim_warn(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Something the shims do not model was called: the harness stops. */
+void shim_unmodelled(const char *what) __attribute__((noreturn));
+
+#define WARN(cond, fmt...) ({						\
+	bool __c = !!(cond);						\
+	if (unlikely(__c))						\
+		shim_warn(__FILE__, __LINE__, fmt);			\
+	__c;								\
+})
+#define WARN_ON(cond)		WARN(cond, "%s", "WARN_ON(" #cond ")\n")
+#define WARN_ONCE(cond, fmt...)	WARN(cond, fmt)
+#define WARN_ON_ONCE(cond)	WARN_ON(cond)
+#define BUG_ON(cond) do {						\
+	if (unlikely(cond)) {						\
+		fprintf(stderr, "BUG at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		abort();						\
+	}								\
+} while (0)
+#define BUG()			BUG_ON(1)
+#define pr_err(fmt...)		fprintf(stderr, fmt)
+#define pr_warn(fmt...)		fprintf(stderr, fmt)
+#define pr_info(fmt...)		do { } while (0)
+#define pr_debug(fmt...)	do { } while (0)
+
+/* === Atomics: the compiler's, sequentially consistent where the kernel's are */
+
+#define atomic_read(v)		READ_ONCE((v)->counter)
+#define atomic_set(v, i)	WRITE_ONCE((v)->counter, (i))
+#define atomic_inc(v)		((void)__atomic_add_fetch(&(v)->counter, 1, __ATOMIC_SEQ_CST))
+#define atomic_dec(v)		((void)__atomic_sub_fetch(&(v)->counter, 1, __ATOMIC_SEQ_CST))
+#define atomic_dec_and_test(v)	(__atomic_sub_fetch(&(v)->counter, 1, __ATOMIC_SEQ_CST) == 0)
+#define atomic_add_return(i, v)	__atomic_add_fetch(&(v)->counter, (i), __ATOMIC_SEQ_CST)
+#define atomic_long_read	atomic_read
+#define atomic_long_set		atomic_set
+#define atomic_long_inc		atomic_inc
+#define atomic_long_dec		atomic_dec
+#define atomic_long_dec_and_test atomic_dec_and_test
+#define atomic_long_add(i, v)	((void)__atomic_add_fetch(&(v)->counter, (i), __ATOMIC_SEQ_CST))
+#define atomic_long_sub(i, v)	((void)__atomic_sub_fetch(&(v)->counter, (i), __ATOMIC_SEQ_CST))
+#define atomic_long_add_return	atomic_add_return
+#define atomic_long_sub_return(i, v) __atomic_sub_fetch(&(v)->counter, (i), __ATOMIC_SEQ_CST)
+
+#define atomic_cmpxchg(v, old, new) cmpxchg(&(v)->counter, old, new)
+#define cmpxchg(ptr, old, new) ({					\
+	__typeof__(*(ptr)) __old = (old);				\
+	__atomic_compare_exchange_n((ptr), &__old, (new), false,	\
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+	__old;								\
+})
+#define try_cmpxchg(ptr, oldp, new)					\
+	__atomic_compare_exchange_n((ptr), (oldp), (new), false,	\
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+#define xchg(ptr, v)		__atomic_exchange_n((ptr), (v), __ATOMIC_SEQ_CST)
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_mb__after_atomic()	smp_mb()
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* === Bit operations and bitmaps =========================================== */
+
+static inline void set_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	__atomic_fetch_or((unsigned long *)addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_SEQ_CST);
+}
+
+static inline void clear_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	__atomic_fetch_and((unsigned long *)addr + BIT_WORD(nr), ~BIT_MASK(nr), __ATOMIC_SEQ_CST);
+}
+
+static inline bool test_and_set_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	return __atomic_fetch_or((unsigned long *)addr + BIT_WORD(nr), BIT_MASK(nr),
+				 __ATOMIC_SEQ_CST) & BIT_MASK(nr);
+}
+
+static inline bool test_and_clear_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	return __atomic_fetch_and((unsigned long *)addr + BIT_WORD(nr), ~BIT_MASK(nr),
+				  __ATOMIC_SEQ_CST) & BIT_MASK(nr);
+}
+
+static inline bool test_bit(unsigned long nr, const volatile unsigned long *addr)
+{
+	return __atomic_load_n((unsigned long *)addr + BIT_WORD(nr), __ATOMIC_RELAXED) &
+	       BIT_MASK(nr);
+}
+
+#define __set_bit(nr, addr)	set_bit(nr, addr)
+#define __clear_bit(nr, addr)	clear_bit(nr, addr)
+#define DECLARE_BITMAP(name, bits) unsigned long name[BITS_TO_LONGS(bits)]
+#define BITMAP_FIRST_WORD_MASK(start) (~0UL << ((start) & (BITS_PER_LONG - 1)))
+#define BITMAP_LAST_WORD_MASK(nbits) (~0UL >> (-(nbits) & (BITS_PER_LONG - 1)))
+
+/*
+ * lib/find_bit.c and lib/bitmap.c, word at a time as there. Words are read
+ * with relaxed atomic loads: gen_pool's searches read bitmaps that other
+ * CPUs change with cmpxchg, as in the kernel, where the loads are plain.
+ */
+unsigned long find_next_bit(const unsigned long *addr, unsigned long size,
+			    unsigned long offset);
+unsigned long find_next_zero_bit(const unsigned long *addr, unsigned long size,
+				 unsigned long offset);
+#define find_first_bit(addr, size)	find_next_bit(addr, size, 0)
+#define find_first_zero_bit(addr, size)	find_next_zero_bit(addr, size, 0)
+unsigned long bitmap_find_next_zero_area_off(unsigned long *map,
+					     unsigned long size,
+					     unsigned long start,
+					     unsigned int nr,
+					     unsigned long align_mask,
+					     unsigned long align_offset);
+static inline unsigned long bitmap_find_next_zero_area(unsigned long *map,
+						       unsigned long size,
+						       unsigned long start,
+						       unsigned int nr,
+						       unsigned long align_mask)
+{
+	return bitmap_find_next_zero_area_off(map, size, start, nr, align_mask, 0);
+}
+void bitmap_set(unsigned long *map, unsigned int start, unsigned int nr);
+void bitmap_clear(unsigned long *map, unsigned int start, unsigned int nr);
+unsigned long bitmap_weight(const unsigned long *map, unsigned int nbits);
+bool bitmap_full(const unsigned long *map, unsigned int nbits);
+static inline void bitmap_zero(unsigned long *map, unsigned int nbits)
+{
+	memset(map, 0, BITS_TO_LONGS(nbits) * sizeof(long));
+}
+
+#define for_each_set_bitrange(b, e, addr, size)				\
+	for ((b) = 0;							\
+	     (b) = find_next_bit((addr), (size), (b)),			\
+	     (e) = find_next_zero_bit((addr), (size), (b) + 1),		\
+	     (b) < (size);						\
+	     (b) = (e) + 1)
+
+/* === Lists ================================================================ */
+
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+struct hlist_node {
+	struct hlist_node *next, **pprev;
+};
+
+struct llist_node {
+	struct llist_node *next;
+};
+
+struct llist_head {
+	struct llist_node *first;
+};
+
+#define LIST_HEAD_INIT(name)	{ &(name), &(name) }
+#define LIST_HEAD(name)		struct list_head name = LIST_HEAD_INIT(name)
+
+static inline void INIT_LIST_HEAD(struct list_head *list)
+{
+	WRITE_ONCE(list->next, list);
+	list->prev = list;
+}
+
+static inline void __list_add(struct list_head *new, struct list_head *prev,
+			      struct list_head *next)
+{
+	next->prev = new;
+	new->next = next;
+	new->prev = prev;
+	WRITE_ONCE(prev->next, new);
+}
+
+static inline void list_add(struct list_head *new, struct list_head *head)
+{
+	__list_add(new, head, head->next);
+}
+
+static inline void list_add_tail(struct list_head *new, struct list_head *head)
+{
+	__list_add(new, head->prev, head);
+}
+
+static inline void list_del(struct list_head *entry)
+{
+	entry->next->prev = entry->prev;
+	WRITE_ONCE(entry->prev->next, entry->next);
+	entry->next = (void *)0x100;
+	entry->prev = (void *)0x122;
+}
+
+static inline void list_move(struct list_head *list, struct list_head *head)
+{
+	list_del(list);
+	list_add(list, head);
+}
+
+static inline void list_move_tail(struct list_head *list, struct list_head *head)
+{
+	list_del(list);
+	list_add_tail(list, head);
+}
+
+static inline bool list_empty(const struct list_head *head)
+{
+	return READ_ONCE(head->next) == head;
+}
+
+static inline size_t list_count_nodes(struct list_head *head)
+{
+	struct list_head *pos;
+	size_t n = 0;
+
+	for (pos = head->next; pos != head; pos = pos->next)
+		n++;
+	return n;
+}
+
+/* RCU lists: publication with a release store, reading with an acquire. */
+static inline void list_add_rcu(struct list_head *new, struct list_head *head)
+{
+	new->next = head->next;
+	new->prev = head;
+	__atomic_store_n(&head->next, new, __ATOMIC_RELEASE);
+	new->next->prev = new;
+}
+
+static inline void list_add_tail_rcu(struct list_head *new, struct list_head *head)
+{
+	struct list_head *prev = head->prev;
+
+	new->next = head;
+	new->prev = prev;
+	__atomic_store_n(&prev->next, new, __ATOMIC_RELEASE);
+	head->prev = new;
+}
+
+static inline void list_del_rcu(struct list_head *entry)
+{
+	entry->next->prev = entry->prev;
+	WRITE_ONCE(entry->prev->next, entry->next);
+	entry->prev = (void *)0x122;
+}
+
+#define list_entry(ptr, type, member)	container_of(ptr, type, member)
+#define list_first_entry(ptr, type, member) list_entry((ptr)->next, type, member)
+#define list_last_entry(ptr, type, member) list_entry((ptr)->prev, type, member)
+#define list_next_entry(pos, member) \
+	list_entry((pos)->member.next, __typeof__(*(pos)), member)
+#define list_prev_entry(pos, member) \
+	list_entry((pos)->member.prev, __typeof__(*(pos)), member)
+#define list_entry_is_head(pos, head, member) (&(pos)->member == (head))
+#define list_for_each(pos, head) \
+	for (pos = (head)->next; pos != (head); pos = pos->next)
+#define list_for_each_safe(pos, n, head) \
+	for (pos = (head)->next, n = pos->next; pos != (head); pos = n, n = pos->next)
+#define list_for_each_entry(pos, head, member)				\
+	for (pos = list_first_entry(head, __typeof__(*pos), member);	\
+	     !list_entry_is_head(pos, head, member);			\
+	     pos = list_next_entry(pos, member))
+#define list_for_each_entry_reverse(pos, head, member)			\
+	for (pos = list_last_entry(head, __typeof__(*pos), member);	\
+	     !list_entry_is_head(pos, head, member);			\
+	     pos = list_prev_entry(pos, member))
+#define list_for_each_entry_safe(pos, n, head, member)			\
+	for (pos = list_first_entry(head, __typeof__(*pos), member),	\
+	     n = list_next_entry(pos, member);				\
+	     !list_entry_is_head(pos, head, member);			\
+	     pos = n, n = list_next_entry(n, member))
+#define list_for_each_entry_rcu(pos, head, member, cond...)		\
+	for (pos = list_entry(__atomic_load_n(&(head)->next, __ATOMIC_ACQUIRE), \
+			      __typeof__(*pos), member);		\
+	     !list_entry_is_head(pos, head, member);			\
+	     pos = list_entry(__atomic_load_n(&(pos)->member.next, __ATOMIC_ACQUIRE), \
+			      __typeof__(*pos), member))
+
+#define hlist_entry(ptr, type, member)	container_of(ptr, type, member)
+
+static inline void init_llist_head(struct llist_head *list)
+{
+	list->first = NULL;
+}
+
+static inline bool llist_add(struct llist_node *new, struct llist_head *head)
+{
+	struct llist_node *first = READ_ONCE(head->first);
+
+	do {
+		new->next = first;
+	} while (!try_cmpxchg(&head->first, &first, new));
+	return !first;
+}
+
+static inline struct llist_node *llist_del_all(struct llist_head *head)
+{
+	return xchg(&head->first, NULL);
+}
+
+#define llist_for_each_safe(pos, n, node) \
+	for ((pos) = (node); (pos) && ((n) = (pos)->next, true); (pos) = (n))
+
+/* === Tasks, contexts, sleeping ============================================ */
+
+/*
+ * The current task: one per thread. in_task() is false on the thread the
+ * harness uses as a hard interrupt (shim_set_irq()).
+ */
+struct task_struct {
+	unsigned int flags;
+	int pid;
+};
+
+extern __thread struct task_struct shim_task;
+extern __thread bool shim_in_irq;
+#define current			(&shim_task)
+#define PF_MEMALLOC		0x00000800
+#define PF_MEMALLOC_NOFS	0x00040000
+#define PF_MEMALLOC_NOIO	0x00080000
+#define in_task()		(!shim_in_irq)
+#define in_nmi()		0
+#define in_interrupt()		shim_in_irq
+#define preemptible()		(!shim_in_irq)
+#define might_sleep()		shim_might_sleep()
+#define might_alloc(gfp)	do { if (gfpflags_allow_blocking(gfp)) might_sleep(); } while (0)
+void shim_might_sleep(void);
+/* A scheduling point: runs the work queued on this CPU, as a kworker would. */
+void cond_resched(void);
+void msleep(unsigned int ms);
+void usleep_range(unsigned long min, unsigned long max);
+long schedule_timeout_uninterruptible(long timeout);
+
+static inline unsigned int memalloc_flags_save(unsigned int flags)
+{
+	unsigned int old = current->flags & flags;
+
+	current->flags |= flags;
+	return old;
+}
+
+static inline void memalloc_flags_restore(unsigned int flags)
+{
+	current->flags &= ~(PF_MEMALLOC_NOFS | PF_MEMALLOC_NOIO | PF_MEMALLOC) | flags;
+}
+
+#define memalloc_noio_save()	memalloc_flags_save(PF_MEMALLOC_NOIO)
+#define memalloc_nofs_save()	memalloc_flags_save(PF_MEMALLOC_NOFS)
+
+/* Time: jiffies move only when the harness moves them (shim_advance()). */
+#define HZ			1000
+extern unsigned long jiffies;
+#define msecs_to_jiffies(ms)	((unsigned long)(ms))
+#define jiffies_to_msecs(j)	((unsigned int)(j))
+#define time_after(a, b)	((long)((b) - (a)) < 0)
+#define time_before(a, b)	time_after(b, a)
+#define time_after_eq(a, b)	((long)((a) - (b)) >= 0)
+
+/* === GFP ================================================================== */
+
+#define __GFP_HIGH		0x20u
+#define __GFP_IO		0x40u
+#define __GFP_FS		0x80u
+#define __GFP_ZERO		0x100u
+#define __GFP_DIRECT_RECLAIM	0x400u
+#define __GFP_KSWAPD_RECLAIM	0x800u
+#define __GFP_NOWARN		0x2000u
+#define __GFP_NORETRY		0x10000u
+#define __GFP_HIGHMEM		0x02u
+#define __GFP_MOVABLE		0x08u
+#define __GFP_RECLAIM		(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
+#define GFP_ATOMIC		(__GFP_HIGH | __GFP_KSWAPD_RECLAIM)
+#define GFP_NOWAIT		(__GFP_KSWAPD_RECLAIM)
+#define GFP_NOIO		(__GFP_RECLAIM)
+#define GFP_NOFS		(__GFP_RECLAIM | __GFP_IO)
+#define GFP_KERNEL		(__GFP_RECLAIM | __GFP_IO | __GFP_FS)
+#define GFP_HIGHUSER_MOVABLE	(GFP_KERNEL | __GFP_HIGHMEM | __GFP_MOVABLE)
+
+static inline bool gfpflags_allow_blocking(gfp_t gfp)
+{
+	return gfp & __GFP_DIRECT_RECLAIM;
+}
+
+static inline gfp_t current_gfp_context(gfp_t gfp)
+{
+	if (current->flags & PF_MEMALLOC_NOIO)
+		gfp &= ~(__GFP_IO | __GFP_FS);
+	else if (current->flags & PF_MEMALLOC_NOFS)
+		gfp &= ~__GFP_FS;
+	return gfp;
+}
+
+/*
+ * === Memory ================================================================
+ * malloc(), with failures injected where the harness asks (shim_fail_*),
+ * as the kernel's fault injection does.
+ */
+void *shim_alloc(size_t size, gfp_t gfp);
+void shim_free(const void *p);
+#define kmalloc(size, gfp)		shim_alloc(size, gfp)
+#define kzalloc(size, gfp)		shim_alloc(size, (gfp) | __GFP_ZERO)
+#define kmalloc_node(size, gfp, nid)	kmalloc(size, gfp)
+#define kzalloc_node(size, gfp, nid)	kzalloc(size, gfp)
+#define kcalloc(n, size, gfp)		kzalloc((n) * (size), gfp)
+#define kvzalloc(size, gfp)		kzalloc(size, gfp)
+#define kvcalloc(n, size, gfp)		kcalloc(n, size, gfp)
+#define vzalloc_node(size, nid)		kzalloc(size, GFP_KERNEL)
+#define kfree(p)			shim_free(p)
+#define kvfree(p)			shim_free(p)
+#define vfree(p)			shim_free(p)
+#define kfree_const(p)			shim_free(p)
+char *kstrdup(const char *s, gfp_t gfp);
+#define kstrdup_const(s, gfp)		kstrdup(s, gfp)
+char *kasprintf(gfp_t gfp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define kmemleak_not_leak(p)		do { } while (0)
+
+/* === Locks ================================================================ */
+
+#include <pthread.h>
+
+/* A sleeping mutex that knows its owner, for lockdep_assert_held(). */
+struct mutex {
+	pthread_mutex_t m;
+	struct task_struct *owner;
+};
+
+#define DEFINE_MUTEX(name) \
+	struct mutex name = { .m = PTHREAD_MUTEX_INITIALIZER }
+void mutex_init(struct mutex *lock);
+void mutex_lock(struct mutex *lock);
+bool mutex_trylock(struct mutex *lock);
+void mutex_unlock(struct mutex *lock);
+#define mutex_is_locked(l)	(READ_ONCE((l)->owner) != NULL)
+#define mutex_destroy(l)	do { } while (0)
+
+typedef struct { pthread_mutex_t m; } spinlock_t;
+typedef spinlock_t raw_spinlock_t;
+#define spin_lock_init(l)	pthread_mutex_init(&(l)->m, NULL)
+#define raw_spin_lock_init	spin_lock_init
+#define spin_lock(l)		pthread_mutex_lock(&(l)->m)
+#define spin_unlock(l)		pthread_mutex_unlock(&(l)->m)
+#define raw_spin_lock_irqsave(l, f) do { (f) = 0; spin_lock(l); } while (0)
+#define raw_spin_unlock_irqrestore(l, f) do { (void)(f); spin_unlock(l); } while (0)
+#define spin_lock_irqsave	raw_spin_lock_irqsave
+#define spin_unlock_irqrestore	raw_spin_unlock_irqrestore
+
+/*
+ * lockdep_assert_held() checks mutexes, and is a no-op for the rest (the
+ * per-CPU lock is checked by local_lock() itself).
+ */
+void shim_assert_mutex_held(struct mutex *lock);
+#define lockdep_assert_held(l)						\
+	_Generic((l), struct mutex *: shim_assert_mutex_held((struct mutex *)(l)), \
+		 default: (void)0)
+
+/* === RCU: liburcu, or a reader-writer lock under ThreadSanitizer ========== */
+
+void rcu_read_lock(void);
+void rcu_read_unlock(void);
+void synchronize_rcu(void);
+#define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define rcu_dereference_protected(p, c) (p)
+#define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define RCU_INIT_POINTER(p, v)	WRITE_ONCE(p, v)
+/* Frees after a grace period, synchronously: nobody here waits on it. */
+#define kvfree_rcu(ptr, member)	do { synchronize_rcu(); kvfree(ptr); } while (0)
+
+/* === CPUs, per-CPU data, local_lock, hotplug ============================== */
+
+#define SHIM_NR_CPUS		4
+extern __thread int shim_cpu;
+extern unsigned long shim_cpu_online_mask;
+#define smp_processor_id()	shim_cpu
+#define raw_smp_processor_id()	shim_cpu
+#define num_possible_cpus()	SHIM_NR_CPUS
+#define num_online_cpus()	__builtin_popcountl(READ_ONCE(shim_cpu_online_mask))
+#define cpu_online(cpu)		(READ_ONCE(shim_cpu_online_mask) & BIT(cpu))
+#define for_each_possible_cpu(cpu) \
+	for ((cpu) = 0; (cpu) < SHIM_NR_CPUS; (cpu)++)
+#define for_each_online_cpu(cpu) \
+	for_each_possible_cpu(cpu) if (!cpu_online(cpu)) {} else
+/* CPUs go on- and offline only when the harness says, under this lock. */
+void cpus_read_lock(void);
+void cpus_read_unlock(void);
+
+/*
+ * alloc_percpu(): SHIM_NR_CPUS copies, cache-line apart, behind a header
+ * that holds the distance; the pointer is to CPU 0's copy.
+ */
+void *shim_alloc_percpu(size_t size);
+void shim_free_percpu(void *p);
+#define SHIM_PERCPU_STRIDE(p)	(((size_t *)(p))[-1])
+#define alloc_percpu(type)	((type *)shim_alloc_percpu(sizeof(type)))
+#define free_percpu(p)		shim_free_percpu(p)
+#define per_cpu_ptr(p, cpu)	((__typeof__(p))((char *)(p) + (size_t)(cpu) * SHIM_PERCPU_STRIDE(p)))
+#define this_cpu_ptr(p)		per_cpu_ptr(p, shim_cpu)
+
+/*
+ * Static per-CPU variables are only the per-CPU lock here: DEFINE_PER_CPU
+ * makes one object, and local_lock_t holds one state per CPU.
+ */
+#define DEFINE_PER_CPU(type, name)	type name
+
+/*
+ * local_lock(): the CPU's task cannot be preempted inside, and the section
+ * is an RCU read-side one (pgmap_alloc relies on both). One task thread per
+ * CPU makes the first hold; the lock checks it is not nested or taken in
+ * interrupt context, and takes RCU's read lock.
+ */
+typedef struct {
+	int held[SHIM_NR_CPUS];
+} local_lock_t;
+#define INIT_LOCAL_LOCK(name)	{ { 0 } }
+void shim_local_lock(local_lock_t *l);
+void shim_local_unlock(local_lock_t *l);
+#define local_lock(l)		shim_local_lock(l)
+#define local_unlock(l)		shim_local_unlock(l)
+
+enum cpuhp_state {
+	CPUHP_INVALID = -1,
+	CPUHP_BP_PREPARE_DYN = 10,
+};
+int cpuhp_setup_state_multi(enum cpuhp_state state, const char *name,
+			    int (*startup)(unsigned int cpu, struct hlist_node *node),
+			    int (*teardown)(unsigned int cpu, struct hlist_node *node));
+int cpuhp_state_add_instance_nocalls(enum cpuhp_state state, struct hlist_node *node);
+int cpuhp_state_remove_instance_nocalls(enum cpuhp_state state, struct hlist_node *node);
+
+/* === Workqueues =========================================================== */
+
+struct work_struct;
+typedef void (*work_func_t)(struct work_struct *work);
+
+/*
+ * A work item is queued on a CPU (or unbound: -1) and runs when it is due,
+ * on a thread that is that CPU (see shim.c). @due is in jiffies.
+ */
+struct work_struct {
+	work_func_t func;
+	struct work_struct *next;
+	int cpu;
+	bool pending;
+	bool running;
+	unsigned long due;
+};
+
+struct delayed_work {
+	struct work_struct work;
+};
+
+struct workqueue_struct {
+	const char *name;
+};
+
+extern struct workqueue_struct *system_wq, *system_unbound_wq;
+#define WORK_CPU_UNBOUND	(-1)
+#define WQ_MEM_RECLAIM		0x8
+#define WQ_HIGHPRI		0x10
+#define WQ_UNBOUND		0x2
+#define INIT_WORK(w, f)		((w)->func = (f), (w)->pending = false, (w)->running = false)
+#define INIT_DELAYED_WORK(dw, f) INIT_WORK(&(dw)->work, f)
+#define to_delayed_work(w)	container_of(w, struct delayed_work, work)
+#define delayed_work_pending(dw) READ_ONCE((dw)->work.pending)
+#define work_pending(w)		READ_ONCE((w)->pending)
+struct workqueue_struct *alloc_workqueue(const char *fmt, unsigned int flags,
+					 int max_active, ...);
+bool queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work);
+#define queue_work(wq, w)	queue_work_on(WORK_CPU_UNBOUND, wq, w)
+#define schedule_work(w)	queue_work(system_wq, w)
+bool queue_delayed_work_on(int cpu, struct workqueue_struct *wq,
+			   struct delayed_work *dw, unsigned long delay);
+#define queue_delayed_work(wq, dw, d) queue_delayed_work_on(WORK_CPU_UNBOUND, wq, dw, d)
+bool mod_delayed_work_on(int cpu, struct workqueue_struct *wq,
+			 struct delayed_work *dw, unsigned long delay);
+#define mod_delayed_work(wq, dw, d) mod_delayed_work_on(WORK_CPU_UNBOUND, wq, dw, d)
+bool flush_work(struct work_struct *work);
+bool flush_delayed_work(struct delayed_work *dw);
+bool cancel_work_sync(struct work_struct *work);
+bool cancel_delayed_work(struct delayed_work *dw);
+bool cancel_delayed_work_sync(struct delayed_work *dw);
+void flush_workqueue(struct workqueue_struct *wq);
+void destroy_workqueue(struct workqueue_struct *wq);
+
+/* wait_var_event(): polls, running this CPU's work in between. */
+#define wait_var_event(var, cond) do {					\
+	while (!(cond))							\
+		cond_resched();						\
+} while (0)
+#define wake_up_var(var)	do { } while (0)
+
+/* === Pages, folios, pgmaps ================================================ */
+
+#define PAGE_SHIFT		12
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define MAX_PAGE_ORDER		10
+#define MAX_ORDER_NR_PAGES	(1UL << MAX_PAGE_ORDER)
+#define pageblock_order		9
+#define pageblock_nr_pages	(1UL << pageblock_order)
+#define PHYS_PFN(x)		((unsigned long)((x) >> PAGE_SHIFT))
+#define PFN_PHYS(x)		((phys_addr_t)(x) << PAGE_SHIFT)
+
+/*
+ * struct page: only the fields these files touch. PG_locked is bit 0 of
+ * @flags. A device page's @pgmap is set by memremap_pages().
+ */
+struct dev_pagemap;
+struct page {
+	unsigned long flags;
+	atomic_t _refcount;
+	atomic_t _mapcount;
+	struct dev_pagemap *pgmap;
+	void *zone_device_data;
+};
+
+struct folio {
+	struct page page;
+};
+
+#define PG_locked		0
+/* The memmap: one array for every pfn, mapped lazily, as vmemmap. */
+extern struct page *shim_vmemmap;
+#define pfn_to_page(pfn)	(shim_vmemmap + (pfn))
+#define page_to_pfn(page)	((unsigned long)((page) - shim_vmemmap))
+#define page_folio(p)		((struct folio *)(p))
+#define folio_page(f, n)	(&(f)->page + (n))
+#define folio_pfn(f)		page_to_pfn(&(f)->page)
+#define page_ref_count(p)	atomic_read(&(p)->_refcount)
+#define folio_ref_count(f)	page_ref_count(&(f)->page)
+#define folio_nr_pages(f)	1UL
+#define folio_order(f)		0U
+#define folio_test_large(f)	false
+#define folio_mapcount(f)	(atomic_read(&(f)->page._mapcount) + 1)
+#define folio_test_locked(f)	test_bit(PG_locked, &(f)->page.flags)
+#define page_ref_tracepoint_active(t) false
+#define __page_ref_unfreeze(p, v) do { } while (0)
+
+static inline bool folio_trylock(struct folio *folio)
+{
+	return !__atomic_fetch_or(&folio->page.flags, 1UL << PG_locked, __ATOMIC_ACQUIRE);
+}
+
+static inline void folio_unlock(struct folio *folio)
+{
+	__atomic_fetch_and(&folio->page.flags, ~(1UL << PG_locked), __ATOMIC_RELEASE);
+}
+
+#define unlock_page(p)		folio_unlock(page_folio(p))
+void lock_page(struct page *page);
+
+static inline bool folio_ref_freeze(struct folio *folio, int count)
+{
+	return atomic_cmpxchg(&folio->page._refcount, count, 0) == count;
+}
+
+static inline void folio_get(struct folio *folio)
+{
+	atomic_inc(&folio->page._refcount);
+}
+
+/* The last put runs free_zone_device_folio(), as in mm/swap.c. */
+void folio_put(struct folio *folio);
+#define put_page(p)		folio_put(page_folio(p))
+void free_zone_device_folio(struct folio *folio);
+
+/* percpu_ref: one atomic count with a dead flag, as in percpu mode's end. */
+struct percpu_ref {
+	atomic_long_t count;
+	bool dying;
+};
+
+bool percpu_ref_tryget_live(struct percpu_ref *ref);
+bool percpu_ref_tryget(struct percpu_ref *ref);
+void percpu_ref_put(struct percpu_ref *ref);
+#define percpu_ref_is_dying(ref) READ_ONCE((ref)->dying)
+
+struct range {
+	u64 start;
+	u64 end;
+};
+
+static inline u64 range_len(const struct range *range)
+{
+	return range->end - range->start + 1;
+}
+
+enum memory_type {
+	MEMORY_DEVICE_PRIVATE = 1,
+	MEMORY_DEVICE_COHERENT,
+	MEMORY_DEVICE_FS_DAX,
+	MEMORY_DEVICE_GENERIC,
+	MEMORY_DEVICE_PCI_P2PDMA,
+};
+
+struct vm_fault;
+struct dev_pagemap_ops {
+	void (*page_free)(struct page *page);
+	vm_fault_t (*migrate_to_ram)(struct vm_fault *vmf);
+};
+
+struct pgmap_alloc_chunk;
+struct dev_pagemap {
+	struct percpu_ref ref;
+	enum memory_type type;
+	unsigned int flags;
+	unsigned long vmemmap_shift;
+	const struct dev_pagemap_ops *ops;
+	void *owner;
+	struct pgmap_alloc_chunk *allocator;
+	int nr_range;
+	union {
+		struct range range;
+		DECLARE_FLEX_ARRAY(struct range, ranges);
+	};
+};
+
+#define is_zone_device_page(p)	(READ_ONCE((p)->pgmap) != NULL)
+#define folio_is_device_private(f) \
+	((f)->page.pgmap && (f)->page.pgmap->type == MEMORY_DEVICE_PRIVATE)
+#define folio_is_device_coherent(f) \
+	((f)->page.pgmap && (f)->page.pgmap->type == MEMORY_DEVICE_COHERENT)
+#define is_device_private_page(p) folio_is_device_private(page_folio(p))
+
+/*
+ * memremap_pages(): gives the pgmap's ranges pfns of their own (the
+ * harness picks none: @range.start is set here, from a bump allocator, for
+ * pgmaps whose start is 0), sets up their struct pages free, refcount 0,
+ * and takes the pgmap's first reference. memunmap_pages() kills the
+ * reference, waits for every page's reference to go, and poisons the pages.
+ */
+void *memremap_pages(struct dev_pagemap *pgmap, int nid);
+void memunmap_pages(struct dev_pagemap *pgmap);
+struct dev_pagemap *get_dev_pagemap(unsigned long pfn, struct dev_pagemap *pgmap);
+static inline void put_dev_pagemap(struct dev_pagemap *pgmap)
+{
+	if (pgmap)
+		percpu_ref_put(&pgmap->ref);
+}
+
+/* The hand-back of mm/memremap.c, with the project's patch applied. */
+void pgmap_alloc_folio_freed(struct folio *folio);
+static inline void pgmap_folio_freed(struct folio *folio)
+{
+	if (READ_ONCE(folio->page.pgmap->allocator))
+		pgmap_alloc_folio_freed(folio);
+}
+
+struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
+				  pgoff_t pgmap_offset, unsigned int order);
+int pgmap_cancel_folio(struct folio *folio);
+pgoff_t page_pgmap_offset(const struct page *page);
+unsigned long pgmap_nr_pages(const struct dev_pagemap *pgmap);
+static inline void zone_device_page_init(struct page *page)
+{
+	shim_unmodelled("zone_device_page_init");
+}
+
+/* RAM pages: for eviction's destinations (malloc'ed, not in the memmap). */
+struct page *alloc_page(gfp_t gfp);
+void __free_page(struct page *page);
+
+/*
+ * Migration of device pages (eviction, removal, compaction) is not modelled
+ * yet: pools in the harness have no copy callback, and these stop the run.
+ */
+#define MIGRATE_PFN_VALID	(1UL << 0)
+#define MIGRATE_PFN_MIGRATE	(1UL << 1)
+#define MIGRATE_PFN_WRITE	(1UL << 3)
+#define MIGRATE_PFN_SHIFT	6
+static inline unsigned long migrate_pfn(unsigned long pfn)
+{
+	return (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID;
+}
+
+static inline struct page *migrate_pfn_to_page(unsigned long mpfn)
+{
+	if (!(mpfn & MIGRATE_PFN_VALID))
+		return NULL;
+	return pfn_to_page(mpfn >> MIGRATE_PFN_SHIFT);
+}
+
+int migrate_device_range(unsigned long *src_pfns, unsigned long start,
+			 unsigned long npages);
+void migrate_device_pages(unsigned long *src_pfns, unsigned long *dst_pfns,
+			  unsigned long npages);
+void migrate_device_finalize(unsigned long *src_pfns, unsigned long *dst_pfns,
+			     unsigned long npages);
+struct mm_struct;
+struct vm_area_struct;
+long get_user_pages(unsigned long start, unsigned long nr_pages,
+		    unsigned int gup_flags, struct page **pages);
+
+/* === Devices, devres, OF: genalloc's devm and OF helpers, never called ===== */
+
+struct device {
+	const char *name;
+};
+struct device_node;
+struct platform_device {
+	struct device dev;
+};
+typedef void (*dr_release_t)(struct device *dev, void *res);
+typedef int (*dr_match_t)(struct device *dev, void *res, void *match_data);
+void *devres_alloc(dr_release_t release, size_t size, gfp_t gfp);
+void devres_free(void *res);
+void devres_add(struct device *dev, void *res);
+void *devres_find(struct device *dev, dr_release_t release, dr_match_t match,
+		  void *match_data);
+int devm_add_action_or_reset(struct device *dev, void (*action)(void *), void *data);
+void *devm_memremap_pages(struct device *dev, struct dev_pagemap *pgmap);
+#define put_device(dev)		do { } while (0)
+#define of_parse_phandle(np, name, i)		((struct device_node *)NULL)
+#define of_find_device_by_node(np)		((struct platform_device *)NULL)
+#define of_get_parent(np)			((struct device_node *)NULL)
+#define of_node_put(np)				do { } while (0)
+#define of_property_read_string(np, n, out)	(-ENODEV)
+#define of_node_full_name(np)			"?"
+
+/* === debugfs, seq_file, shrinkers, tracepoints: no-ops ==================== */
+
+struct dentry;
+struct inode;
+struct file;
+struct seq_file {
+	void *private;
+};
+struct file_operations {
+	int unused;
+};
+#define DEFINE_SHOW_ATTRIBUTE(name)					\
+	static const struct file_operations name##_fops __maybe_unused;	\
+	static int (*const name##_show_fn)(struct seq_file *, void *) __maybe_unused = name##_show
+#define DEFINE_DEBUGFS_ATTRIBUTE(fops, get, set, fmt)			\
+	static const struct file_operations fops __maybe_unused;		\
+	static int (*const fops##_set_fn)(void *, u64) __maybe_unused = set
+#define seq_printf(m, fmt...)	((void)(m))
+#define debugfs_create_dir(name, parent)		((struct dentry *)ERR_PTR(-ENODEV))
+#define debugfs_lookup(name, parent)			((struct dentry *)NULL)
+#define debugfs_create_file(n, m, p, d, f)		((struct dentry *)ERR_PTR(-ENODEV))
+#define debugfs_create_file_unsafe(n, m, p, d, f)	((struct dentry *)ERR_PTR(-ENODEV))
+#define debugfs_create_u32(n, m, p, v)			do { } while (0)
+#define debugfs_create_ulong(n, m, p, v)		do { } while (0)
+#define debugfs_remove_recursive(d)			do { } while (0)
+#define dput(d)						do { } while (0)
+
+/*
+ * A shrinker is registered and called by the harness (shim_shrink()), as
+ * memory pressure would.
+ */
+struct shrink_control {
+	gfp_t gfp_mask;
+	int nid;
+	unsigned long nr_to_scan;
+	unsigned long nr_scanned;
+};
+#define SHRINK_STOP		(~0UL)
+#define SHRINK_EMPTY		(~0UL - 1)
+#define DEFAULT_SEEKS		2
+struct shrinker {
+	unsigned long (*count_objects)(struct shrinker *, struct shrink_control *sc);
+	unsigned long (*scan_objects)(struct shrinker *, struct shrink_control *sc);
+	long batch;
+	int seeks;
+	void *private_data;
+	struct shrinker *next;
+};
+struct shrinker *shrinker_alloc(unsigned int flags, const char *fmt, ...);
+void shrinker_register(struct shrinker *shrinker);
+void shrinker_free(struct shrinker *shrinker);
+
+#define core_initcall(fn)	int shim_core_initcall(void) { return fn(); }
+int shim_core_initcall(void);
+
+#endif /* SHIM_KERNEL_H */
