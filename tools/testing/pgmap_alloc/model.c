@@ -529,7 +529,7 @@ static void step_add(void)
 
 static void step_cpu_hotplug(void)
 {
-	int cpu = pick(SHIM_NR_CPUS);
+	int cpu = pick(SHIM_NR_CPUS), other;
 
 	shim_set_cpu(pick_online_cpu(), false);
 	if (!cpu_online(cpu)) {
@@ -539,11 +539,11 @@ static void step_cpu_hotplug(void)
 	}
 	if (num_online_cpus() == 1)
 		return;
-	/* The teardown runs on another CPU. */
-	while (shim_cpu == cpu)
-		shim_set_cpu(pick(SHIM_NR_CPUS), false);
-	if (!cpu_online(shim_cpu))
-		return;
+	/* The teardown runs on another CPU: the next one online. */
+	for (other = (cpu + 1) % SHIM_NR_CPUS; !cpu_online(other);
+	     other = (other + 1) % SHIM_NR_CPUS)
+		;
+	shim_set_cpu(other, false);
 	shim_cpu_offline(cpu);
 	stats->offlines++;
 	trace("cpu %d offline", cpu);
@@ -557,7 +557,7 @@ static void step_time(void)
 
 	shim_advance(j);
 	shim_set_cpu(pick_online_cpu(), false);
-	n = shim_run_work(false);
+	n = shim_run_work();
 	stats->work += n;
 	trace("time +%lu ms: %d work items ran", j, n);
 }
@@ -566,7 +566,7 @@ static void step_shrink(void)
 {
 	shim_set_cpu(pick_online_cpu(), false);
 	trace("shrink: %lu", shim_shrink());
-	shim_run_work(false);
+	shim_run_work();
 }
 
 static void step_set_idle(void)
@@ -725,7 +725,7 @@ int model_run(struct model_source *source, struct model_stats *st, bool verb)
 	 * Time starts where the sequence says, around the wrap as the kernel's
 	 * INITIAL_JIFFIES does, so that a replay sees the same times.
 	 */
-	jiffies = -300UL * HZ + pick(600 * HZ);
+	shim_jiffies = -300UL * HZ + pick(600 * HZ);
 	trace("jiffies %ld", (long)jiffies);
 
 	while (more_steps()) {
@@ -747,7 +747,8 @@ int model_run(struct model_source *source, struct model_stats *st, bool verb)
 		pool_destroy(&pools[p]);
 	}
 	shim_set_cpu(0, false);
-	shim_run_work(true);
+	shim_advance(10000);
+	shim_run_work();
 	check(!nr_held, "%lu pages still held", nr_held);
 	check(freed_pages == stats->frees - frees_before,
 	      "page_free ran %lu times for %lu frees", freed_pages,

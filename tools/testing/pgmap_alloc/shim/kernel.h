@@ -540,7 +540,8 @@ static inline void memalloc_flags_restore(unsigned int flags)
 
 /* Time: jiffies move only when the harness moves them (shim_advance()). */
 #define HZ			1000
-extern unsigned long jiffies;
+extern unsigned long shim_jiffies;
+#define jiffies			__atomic_load_n(&shim_jiffies, __ATOMIC_RELAXED)
 #define msecs_to_jiffies(ms)	((unsigned long)(ms))
 #define jiffies_to_msecs(j)	((unsigned int)(j))
 #define time_after(a, b)	((long)((b) - (a)) < 0)
@@ -733,6 +734,7 @@ struct work_struct {
 	bool pending;
 	bool running;
 	unsigned long due;
+	unsigned long done;	/* runs completed, for flush_work() */
 };
 
 struct delayed_work {
@@ -748,7 +750,8 @@ extern struct workqueue_struct *system_wq, *system_unbound_wq;
 #define WQ_MEM_RECLAIM		0x8
 #define WQ_HIGHPRI		0x10
 #define WQ_UNBOUND		0x2
-#define INIT_WORK(w, f)		((w)->func = (f), (w)->pending = false, (w)->running = false)
+#define INIT_WORK(w, f)		((w)->func = (f), (w)->pending = false, (w)->running = false, \
+				 (w)->done = 0)
 #define INIT_DELAYED_WORK(dw, f) INIT_WORK(&(dw)->work, f)
 #define to_delayed_work(w)	container_of(w, struct delayed_work, work)
 #define delayed_work_pending(dw) READ_ONCE((dw)->work.pending)

@@ -188,7 +188,7 @@ __thread bool shim_in_irq;
 __thread int shim_cpu;
 __thread int shim_rcu_depth;
 static __thread int shim_local_depth;
-unsigned long jiffies = 1;
+unsigned long shim_jiffies = 1;
 unsigned long shim_cpu_online_mask = BIT(SHIM_NR_CPUS) - 1;
 /* The thread that is each CPU; 0: none, any thread may act for it */
 static pthread_t cpu_owner[SHIM_NR_CPUS];
@@ -226,15 +226,15 @@ static bool may_act_for(int cpu)
 	return pthread_equal(cpu_owner[cpu], pthread_self());
 }
 
-void shim_advance(unsigned long j)
+void shim_advance(unsigned long ms)
 {
-	__atomic_add_fetch(&jiffies, j, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&shim_jiffies, msecs_to_jiffies(ms), __ATOMIC_SEQ_CST);
 }
 
 void cond_resched(void)
 {
 	shim_might_sleep();
-	shim_run_work(false);
+	shim_run_work();
 	sched_yield();
 }
 
@@ -619,14 +619,17 @@ bool cancel_delayed_work_sync(struct delayed_work *dw)
 }
 
 /* Run one due item this thread may run; false if there is none. */
-static bool run_one(bool any_time)
+static bool run_one(void)
 {
 	struct work_struct *work;
 	int saved_cpu = shim_cpu;
 
 	pthread_mutex_lock(&wq_lock);
 	for (work = wq_head; work; work = work->next) {
-		if (!any_time && time_before(jiffies, work->due))
+		if (time_before(jiffies, work->due))
+			continue;
+		/* Never two runs of one item at once, as in the kernel */
+		if (work->running)
 			continue;
 		if (work->cpu < 0 || !cpu_online(work->cpu) || may_act_for(work->cpu))
 			break;
@@ -645,37 +648,46 @@ static bool run_one(bool any_time)
 		shim_cpu = work->cpu;
 	work->func(work);
 	shim_cpu = saved_cpu;
+	pthread_mutex_lock(&wq_lock);
+	WRITE_ONCE(work->done, work->done + 1);
 	__atomic_store_n(&work->running, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&wq_lock);
 	return true;
 }
 
-int shim_run_work(bool any_time)
+int shim_run_work(void)
 {
 	int n = 0;
 
 	/* Work runs in task context, outside any RCU or per-CPU section. */
 	if (shim_in_irq || shim_rcu_depth || shim_local_depth)
 		return 0;
-	while (run_one(any_time))
+	/* Bounded: an item may re-arm itself, due at once. */
+	while (n < 64 && run_one())
 		n++;
 	return n;
 }
 
+/*
+ * Wait for the run queued now (made due at once, as flush_delayed_work()
+ * does) and the one in progress, not for runs queued after: an item that
+ * re-arms itself would make the wait endless.
+ */
 bool flush_work(struct work_struct *work)
 {
-	bool waited = false;
+	unsigned long target;
 
 	might_sleep();
 	pthread_mutex_lock(&wq_lock);
+	target = work->done + work->running + work->pending;
 	if (work->pending)
-		work->due = jiffies;	/* flush_delayed_work() queues it now */
+		work->due = jiffies;
 	pthread_mutex_unlock(&wq_lock);
-	while (__atomic_load_n(&work->pending, __ATOMIC_ACQUIRE) ||
-	       __atomic_load_n(&work->running, __ATOMIC_ACQUIRE)) {
-		waited = true;
+	if (target == READ_ONCE(work->done))
+		return false;
+	while ((long)(READ_ONCE(work->done) - target) < 0)
 		cond_resched();
-	}
-	return waited;
+	return true;
 }
 
 bool flush_delayed_work(struct delayed_work *dw)

@@ -16,9 +16,9 @@ void shim_thread_stop(void);
 /* Be @cpu from now on; @own: the only task thread of @cpu (see kernel.h). */
 void shim_set_cpu(int cpu, bool own);
 void shim_release_cpu(int cpu);
-/* Run queued work this thread may run: due work, or all with @any_time. */
-int shim_run_work(bool any_time);
-void shim_advance(unsigned long jiffies);
+/* Run work this thread may run that is due: up to 64 items. */
+int shim_run_work(void);
+void shim_advance(unsigned long ms);
 void shim_cpu_offline(int cpu);
 void shim_cpu_online(int cpu);
 unsigned long shim_shrink(void);
