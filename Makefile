@@ -3,13 +3,17 @@
 # the steps they are made of, for use while developing. KSRC=/path/to/linux
 # builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
 
-.PHONY: run test kunit check hmm-compare bench series docs apply prepare deps clean
+.PHONY: run test harness kunit check hmm-compare bench series docs apply prepare deps clean
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# Only the userspace harness of tools/testing/pgmap_alloc: seconds, no kernel.
+harness:
+	@scripts/test.sh harness
 
 # Only the KUnit suites (SUITES=lib/tests/.kunitconfig for one), incremental.
 kunit:

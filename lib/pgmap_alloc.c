@@ -699,8 +699,9 @@ static void pgmap_alloc_drain_all(struct pgmap_alloc *pa)
 	int cpu;
 
 	cpus_read_lock();
+	/* A snapshot, as in pgmap_alloc_nr_cached(): a page cached after it is not our job */
 	for_each_online_cpu(cpu)
-		if (READ_ONCE(per_cpu_ptr(pa->cache, cpu)->nr))
+		if (data_race(per_cpu_ptr(pa->cache, cpu)->nr))
 			mod_delayed_work_on(cpu, pgmap_alloc_wq,
 					    &per_cpu_ptr(pa->cache, cpu)->drain_work, 0);
 	for_each_online_cpu(cpu)

@@ -6,7 +6,8 @@
 
 pkgs=(linux-source-6.12 qemu-system-x86 busybox-static build-essential flex
       bison bc libelf-dev libssl-dev cpio xz-utils rsync kmod python3 sparse
-      patch git python3-sphinx python3-sphinx-rtd-theme "$@")
+      patch git python3-sphinx python3-sphinx-rtd-theme
+      clang libclang-rt-14-dev liburcu-dev "$@")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -67,7 +67,7 @@ commit_patch() {
 # Every new file must be in exactly one patch, or the series is incomplete.
 check_coverage() {
 	local all listed
-	all=$(cd "$TOP" && find include lib mm Documentation samples -type f | sort)
+	all=$(cd "$TOP" && find include lib mm Documentation samples tools -type f | sort)
 	listed=$(series_patches | while read -r p; do new_files_of "$p"; done | sort)
 	if [ "$all" != "$(echo "$listed" | sort -u)" ] || [ "$listed" != "$(echo "$listed" | sort -u)" ]; then
 		die "patches/new-files does not list each new file exactly once:

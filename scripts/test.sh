@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # make test: every check the project has, ending in one line
 # "N passed, N failed"; exits non-zero if anything failed.
-# Usage: test.sh [kunit] [demo] [hmm] [debug] [style] [series]   (default: all)
+# Usage: test.sh [harness] [kunit] [demo] [hmm] [debug] [style] [series]
+#   (default: all)
 #   SUITES=lib/tests/.kunitconfig  runs only these kunitconfigs
 . "$(dirname "$0")/lib/common.sh"
 . "$TOP/scripts/lib/results.sh"
 # Each step is a function, check_<step>, in checks/<step>.sh.
+. "$TOP/scripts/checks/harness.sh"
 . "$TOP/scripts/checks/kunit.sh"
 . "$TOP/scripts/checks/demo.sh"
 . "$TOP/scripts/checks/hmm.sh"
@@ -15,6 +17,7 @@
 . "$TOP/scripts/checks/series.sh"
 
 declare -A what=(
+	[harness]="tools/testing/pgmap_alloc: the allocator natively, model test, TSan, fuzzer"
 	[kunit]="KUnit suites: build, then boot in QEMU (8 vCPUs on this machine's cores)"
 	[demo]="the sample driver's demo in QEMU (make run)"
 	[hmm]="the kernel's hmm-tests selftest against the converted test_hmm"
@@ -23,9 +26,9 @@ declare -A what=(
 	[series]="the patch series: git am, bisect builds, checkpatch, W=1, sparse, htmldocs"
 )
 steps=("$@")
-[ $# -gt 0 ] || steps=(kunit demo hmm debug style series)
+[ $# -gt 0 ] || steps=(harness kunit demo hmm debug style series)
 for step in "${steps[@]}"; do
-	[ -n "${what[$step]:-}" ] || die "unknown step '$step'" "use: kunit demo hmm debug style series"
+	[ -n "${what[$step]:-}" ] || die "unknown step '$step'" "use: harness kunit demo hmm debug style series"
 done
 
 # The count the steps add to, through pass N and fail N WHY.

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHIM_NR_CPUS		4
+
 /* === Compiler ============================================================= */
 
 #define __init
@@ -133,6 +135,7 @@ struct rcu_head {
 #define min(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a < _b ? _a : _b; })
 #define max(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a > _b ? _a : _b; })
 #define min_t(t, a, b)		min((t)(a), (t)(b))
+#define clamp(v, lo, hi)	min(max(v, lo), hi)
 #define max_t(t, a, b)		max((t)(a), (t)(b))
 #define swap(a, b)		do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
 #define U64_MAX			UINT64_MAX
@@ -647,8 +650,37 @@ void shim_assert_mutex_held(struct mutex *lock);
 
 /* === RCU: liburcu, or a reader-writer lock under ThreadSanitizer ========== */
 
-void rcu_read_lock(void);
-void rcu_read_unlock(void);
+/*
+ * Inline, with only the outermost section calling into the RCU flavour:
+ * the kernel's fast paths pay nothing for their RCU sections either. With
+ * SHIM_RCU_QSBR (the benchmark), liburcu's QSBR flavour, whose readers do
+ * nothing, as the kernel's non-preemptible RCU; threads report quiescent
+ * states in cond_resched().
+ */
+extern __thread int shim_rcu_depth;
+void shim_rcu_outer_lock(void);
+void shim_rcu_outer_unlock(void);
+
+static inline void rcu_read_lock(void)
+{
+#ifndef SHIM_RCU_QSBR
+	if (!shim_rcu_depth)
+		shim_rcu_outer_lock();
+#endif
+	shim_rcu_depth++;
+	barrier();
+}
+
+static inline void rcu_read_unlock(void)
+{
+	barrier();
+	shim_rcu_depth--;
+#ifndef SHIM_RCU_QSBR
+	if (!shim_rcu_depth)
+		shim_rcu_outer_unlock();
+#endif
+}
+
 void synchronize_rcu(void);
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 #define rcu_dereference_protected(p, c) (p)
@@ -659,7 +691,6 @@ void synchronize_rcu(void);
 
 /* === CPUs, per-CPU data, local_lock, hotplug ============================== */
 
-#define SHIM_NR_CPUS		4
 extern __thread int shim_cpu;
 extern unsigned long shim_cpu_online_mask;
 #define smp_processor_id()	shim_cpu
@@ -700,13 +731,29 @@ void shim_free_percpu(void *p);
  * interrupt context, and takes RCU's read lock.
  */
 typedef struct {
-	int held[SHIM_NR_CPUS];
+	struct {
+		int held;
+	} __attribute__((aligned(64))) cpu[SHIM_NR_CPUS];	/* a line each */
 } local_lock_t;
-#define INIT_LOCAL_LOCK(name)	{ { 0 } }
-void shim_local_lock(local_lock_t *l);
-void shim_local_unlock(local_lock_t *l);
-#define local_lock(l)		shim_local_lock(l)
-#define local_unlock(l)		shim_local_unlock(l)
+#define INIT_LOCAL_LOCK(name)	{ }
+extern __thread int shim_local_depth;
+void shim_local_lock_bad(local_lock_t *l);
+
+static inline void local_lock(local_lock_t *l)
+{
+	if (unlikely(shim_in_irq || shim_local_depth || l->cpu[shim_cpu].held))
+		shim_local_lock_bad(l);
+	l->cpu[shim_cpu].held = 1;
+	shim_local_depth = 1;
+	rcu_read_lock();
+}
+
+static inline void local_unlock(local_lock_t *l)
+{
+	rcu_read_unlock();
+	shim_local_depth = 0;
+	l->cpu[shim_cpu].held = 0;
+}
 
 enum cpuhp_state {
 	CPUHP_INVALID = -1,
@@ -804,7 +851,7 @@ struct page {
 	atomic_t _mapcount;
 	struct dev_pagemap *pgmap;
 	void *zone_device_data;
-};
+} __attribute__((aligned(64)));	/* 64 bytes, as the kernel's: a line each */
 
 struct folio {
 	struct page page;
@@ -856,11 +903,19 @@ void folio_put(struct folio *folio);
 #define put_page(p)		folio_put(page_folio(p))
 void free_zone_device_folio(struct folio *folio);
 
-/* percpu_ref: one atomic count with a dead flag, as in percpu mode's end. */
+/*
+ * percpu_ref: a count per CPU, as in percpu mode, so that CPUs do not share
+ * a cache line for it; a get adds to this CPU's count and then checks
+ * @dying, a kill sets @dying and then sums the counts, so one of the two
+ * sees the other. (The kernel switches to one atomic count instead.)
+ */
 struct percpu_ref {
-	atomic_long_t count;
+	struct {
+		long count;
+	} __attribute__((aligned(64))) cpu[SHIM_NR_CPUS];
 	bool dying;
 };
+long shim_percpu_ref_sum(struct percpu_ref *ref);
 
 bool percpu_ref_tryget_live(struct percpu_ref *ref);
 bool percpu_ref_tryget(struct percpu_ref *ref);

@@ -187,13 +187,15 @@ __thread struct task_struct shim_task;
 __thread bool shim_in_irq;
 __thread int shim_cpu;
 __thread int shim_rcu_depth;
-static __thread int shim_local_depth;
+__thread int shim_local_depth;
 unsigned long shim_jiffies = 1;
 unsigned long shim_cpu_online_mask = BIT(SHIM_NR_CPUS) - 1;
 /* The thread that is each CPU; 0: none, any thread may act for it */
 static pthread_t cpu_owner[SHIM_NR_CPUS];
 static bool cpu_owned[SHIM_NR_CPUS];
 static pthread_rwlock_t cpu_hotplug_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void shim_urcu_quiescent(void);
 
 void shim_might_sleep(void)
 {
@@ -235,6 +237,9 @@ void cond_resched(void)
 {
 	shim_might_sleep();
 	shim_run_work();
+#ifndef SHIM_TSAN
+	shim_urcu_quiescent();
+#endif
 	sched_yield();
 }
 
@@ -301,16 +306,14 @@ void shim_assert_mutex_held(struct mutex *lock)
  */
 static pthread_rwlock_t rcu_lock = PTHREAD_RWLOCK_INITIALIZER;
 
-void rcu_read_lock(void)
+void shim_rcu_outer_lock(void)
 {
-	if (!shim_rcu_depth++)
-		pthread_rwlock_rdlock(&rcu_lock);
+	pthread_rwlock_rdlock(&rcu_lock);
 }
 
-void rcu_read_unlock(void)
+void shim_rcu_outer_unlock(void)
 {
-	if (!--shim_rcu_depth)
-		pthread_rwlock_unlock(&rcu_lock);
+	pthread_rwlock_unlock(&rcu_lock);
 }
 
 void synchronize_rcu(void)
@@ -334,17 +337,16 @@ void shim_urcu_read_unlock(void);
 void shim_urcu_synchronize(void);
 void shim_urcu_register(void);
 void shim_urcu_unregister(void);
+void shim_urcu_quiescent(void);
 
-void rcu_read_lock(void)
+void shim_rcu_outer_lock(void)
 {
-	shim_rcu_depth++;
 	shim_urcu_read_lock();
 }
 
-void rcu_read_unlock(void)
+void shim_rcu_outer_unlock(void)
 {
 	shim_urcu_read_unlock();
-	shim_rcu_depth--;
 }
 
 void synchronize_rcu(void)
@@ -373,9 +375,15 @@ void *shim_alloc_percpu(size_t size)
 	size_t stride = ALIGN(size, 64);
 	char *p;
 
-	p = shim_alloc(PERCPU_HEADER + stride * SHIM_NR_CPUS, GFP_KERNEL | __GFP_ZERO);
+	if (shim_fail_countdown && !--shim_fail_countdown) {
+		shim_allocs_failed++;
+		return NULL;
+	}
+	/* Each CPU's copy on lines of its own, as the kernel's per-CPU areas */
+	p = aligned_alloc(64, PERCPU_HEADER + stride * SHIM_NR_CPUS);
 	if (!p)
 		return NULL;
+	memset(p, 0, PERCPU_HEADER + stride * SHIM_NR_CPUS);
 	p += PERCPU_HEADER;
 	SHIM_PERCPU_STRIDE(p) = stride;
 	return p;
@@ -387,22 +395,10 @@ void shim_free_percpu(void *p)
 		free((char *)p - PERCPU_HEADER);
 }
 
-void shim_local_lock(local_lock_t *l)
+void shim_local_lock_bad(local_lock_t *l)
 {
-	if (shim_in_irq || shim_local_depth)
-		shim_warn(__FILE__, __LINE__, "local_lock in irq context or nested\n");
-	if (l->held[shim_cpu]++)
-		shim_warn(__FILE__, __LINE__, "local_lock of CPU %d held by another task\n",
-			  shim_cpu);
-	shim_local_depth++;
-	rcu_read_lock();
-}
-
-void shim_local_unlock(local_lock_t *l)
-{
-	rcu_read_unlock();
-	shim_local_depth--;
-	l->held[shim_cpu]--;
+	shim_warn(__FILE__, __LINE__, "local_lock of CPU %d: in irq %d, nested %d, held %d\n",
+		  shim_cpu, shim_in_irq, shim_local_depth, l->cpu[shim_cpu].held);
 }
 
 void cpus_read_lock(void)
@@ -702,7 +698,7 @@ void flush_workqueue(struct workqueue_struct *wq)
 
 /* === Pages and pgmaps ===================================================== */
 
-#define SHIM_MAX_PFNS	(1UL << 26)	/* 256 GiB of device memory */
+#define SHIM_MAX_PFNS	(1UL << 28)	/* 1 TiB of device memory */
 #define SHIM_FIRST_PFN	MAX_ORDER_NR_PAGES
 #define SHIM_MAX_PGMAPS	256
 
@@ -722,35 +718,49 @@ static void __attribute__((constructor)) shim_memmap_init(void)
 	}
 }
 
+static void ref_add(struct percpu_ref *ref, long n)
+{
+	/* Atomic: an interrupt thread may share the CPU's slot */
+	__atomic_add_fetch(&ref->cpu[shim_cpu].count, n, __ATOMIC_SEQ_CST);
+}
+
+long shim_percpu_ref_sum(struct percpu_ref *ref)
+{
+	long sum = 0;
+	int cpu;
+
+	for (cpu = 0; cpu < SHIM_NR_CPUS; cpu++)
+		sum += __atomic_load_n(&ref->cpu[cpu].count, __ATOMIC_SEQ_CST);
+	return sum;
+}
+
 bool percpu_ref_tryget_live(struct percpu_ref *ref)
 {
-	long count;
-
 	if (READ_ONCE(ref->dying))
 		return false;
-	count = atomic_long_read(&ref->count);
-	do {
-		if (!count)
-			return false;
-	} while (!try_cmpxchg(&ref->count.counter, &count, count + 1));
+	ref_add(ref, 1);
+	if (__atomic_load_n(&ref->dying, __ATOMIC_SEQ_CST)) {
+		ref_add(ref, -1);
+		return false;
+	}
 	return true;
 }
 
+/* Only the references of pages in service keep a dying pgmap's count up. */
 bool percpu_ref_tryget(struct percpu_ref *ref)
 {
-	long count = atomic_long_read(&ref->count);
-
-	do {
-		if (!count)
-			return false;
-	} while (!try_cmpxchg(&ref->count.counter, &count, count + 1));
+	ref_add(ref, 1);
+	if (__atomic_load_n(&ref->dying, __ATOMIC_SEQ_CST) &&
+	    shim_percpu_ref_sum(ref) <= 1) {
+		ref_add(ref, -1);
+		return false;
+	}
 	return true;
 }
 
 void percpu_ref_put(struct percpu_ref *ref)
 {
-	if (atomic_long_sub_return(1, &ref->count) < 0)
-		shim_warn(__FILE__, __LINE__, "percpu_ref put below zero\n");
+	ref_add(ref, -1);
 }
 
 void *memremap_pages(struct dev_pagemap *pgmap, int nid)
@@ -792,8 +802,8 @@ void *memremap_pages(struct dev_pagemap *pgmap, int nid)
 			page->pgmap = pgmap;
 		}
 	}
-	pgmap->ref.dying = false;
-	atomic_long_set(&pgmap->ref.count, 1);
+	memset(&pgmap->ref, 0, sizeof(pgmap->ref));
+	pgmap->ref.cpu[0].count = 1;	/* memremap_pages()' own reference */
 	live_pgmaps[slot] = pgmap;
 	pthread_mutex_unlock(&pgmap_table_lock);
 	return (void *)pgmap->ranges[0].start;
@@ -812,14 +822,14 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 	unsigned long spins = 0;
 	bool any = false;
 
-	WRITE_ONCE(pgmap->ref.dying, true);
+	__atomic_store_n(&pgmap->ref.dying, true, __ATOMIC_SEQ_CST);
 	percpu_ref_put(&pgmap->ref);
-	while (atomic_long_read(&pgmap->ref.count)) {
+	while (shim_percpu_ref_sum(&pgmap->ref)) {
 		cond_resched();
 		/* A reference that never goes: what would hang the kernel */
 		if (++spins == 10000000) {
 			fprintf(stderr, "shim: memunmap_pages: %ld pgmap references left\n",
-				atomic_long_read(&pgmap->ref.count));
+				shim_percpu_ref_sum(&pgmap->ref));
 			abort();
 		}
 	}
