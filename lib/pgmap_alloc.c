@@ -326,25 +326,20 @@ static bool pgmap_alloc_block_is_free(const unsigned long *map,
 	return find_next_bit(map, end, start) >= end;
 }
 
-/*
- * First fit from @from, stepping over free blocks for small requests. In
- * *@in_free_block the first fit it found in a free block, or @size.
- */
+/* First fit from @from, stepping over free blocks for small requests. */
 static unsigned long pgmap_alloc_search(unsigned long *map,
 					unsigned long size, unsigned long from,
-					unsigned int nr, unsigned long align_mask,
-					unsigned long *in_free_block)
+					unsigned int nr, unsigned long align_mask)
 {
-	unsigned long bit;
+	unsigned long bit, in_free_block = size;
 	int skips = 0;
 
-	*in_free_block = size;
 	bit = bitmap_find_next_zero_area(map, size, from & ~align_mask, nr,
 					 align_mask);
 	while (nr < pageblock_nr_pages && bit < size &&
 	       pgmap_alloc_block_is_free(map, size, bit)) {
-		if (*in_free_block == size)
-			*in_free_block = bit;
+		if (in_free_block == size)
+			in_free_block = bit;
 		if (++skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS)
 			break;
 		bit = bitmap_find_next_zero_area(map, size,
@@ -352,7 +347,7 @@ static unsigned long pgmap_alloc_search(unsigned long *map,
 						 nr, align_mask);
 	}
 	return skips > PGMAP_ALLOC_FREE_BLOCK_SKIPS || bit >= size ?
-	       *in_free_block : bit;
+	       in_free_block : bit;
 }
 
 /*
@@ -442,30 +437,35 @@ static unsigned long pgmap_alloc_top_down(struct pgmap_alloc_chunk *chunk,
 }
 
 /*
- * pgmap_alloc_search() of a hole that lies in one range. The search steps
- * over free blocks to a hole in a used one; if that hole crosses the end of
- * a range, the next search starts past it, so the free block stepped over
- * is kept as the answer for when nothing else fits.
+ * pgmap_alloc_search() of a hole that lies in one range. Where that finds
+ * none, a first fit without the preference for used pageblocks: a hole that
+ * crosses the end of a range sends the search past that end, and the free
+ * blocks it had stepped over on the way must not be lost.
  */
 static unsigned long pgmap_alloc_fit_up(struct pgmap_alloc_chunk *chunk,
 					unsigned long *map, unsigned long size,
 					unsigned long from, unsigned int nr,
 					unsigned long align_mask)
 {
-	unsigned long bit, end, in_free_block, fallback = size;
+	unsigned long bit, end, start = from;
 
 	for (;;) {
-		bit = pgmap_alloc_search(map, size, from, nr, align_mask,
-					 &in_free_block);
-		if (fallback == size && in_free_block < size &&
-		    !pgmap_alloc_crosses(chunk, in_free_block, nr, &end))
-			fallback = in_free_block;
+		bit = pgmap_alloc_search(map, size, from, nr, align_mask);
 		if (bit >= size)
-			return fallback;
+			break;
 		if (!pgmap_alloc_crosses(chunk, bit, nr, &end))
 			return bit;
 		/* The search aligns its start down: round up past @end. */
 		from = ALIGN(end, align_mask + 1);
+	}
+	/* Only a pgmap of several ranges can lose a fit above. */
+	if (chunk->first_page)
+		return size;
+	for (from = start; ; from = ALIGN(end, align_mask + 1)) {
+		bit = bitmap_find_next_zero_area(map, size, from & ~align_mask,
+						 nr, align_mask);
+		if (bit >= size || !pgmap_alloc_crosses(chunk, bit, nr, &end))
+			return bit;
 	}
 }
 
@@ -819,7 +819,11 @@ pgmap_alloc_into_service(struct pgmap_alloc_chunk *chunk, pgoff_t offset,
 	unsigned long i, j;
 
 	for (i = 0; i < nr_pages; i++) {
-		folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
+		/* The pool checked its offsets when it took the pgmap. */
+		if (chunk->first_page)
+			folio = pgmap_request_page(chunk->first_page + offset + i);
+		else
+			folio = pgmap_request_folio(chunk->pgmap, offset + i, 0);
 		if (IS_ERR(folio))
 			break;
 		pages[i] = &folio->page;

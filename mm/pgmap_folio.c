@@ -96,6 +96,44 @@ static bool page_ref_claim_free(struct page *page)
 	return true;
 }
 
+/*
+ * The claim of pgmap_request_folio() and pgmap_request_page(): the pgmap
+ * reference, the lock, then the refcount (see the top of this file).
+ *
+ * An @owner claims without a cmpxchg. It holds the lock, and every requester
+ * locks before it claims, so no other claim can run; speculative references
+ * are only ever taken on a refcount that is not 0. So a refcount read as 0
+ * stays 0 until our store, and the plain check and store do what the
+ * cmpxchg does, with one atomic operation less. (A driver that bypasses both
+ * functions with zone_device_page_init(), which claims before it locks, can
+ * slip in between them; the cmpxchg would only have narrowed that window.)
+ */
+static __always_inline struct folio *pgmap_claim_page(struct dev_pagemap *pgmap,
+						      struct page *page,
+						      bool owner)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!percpu_ref_tryget_live(&pgmap->ref))
+		return ERR_PTR(-ENODEV);
+	/* Lock first: see the comment at the top of this file. */
+	if (!folio_trylock(folio))
+		goto busy;
+	if (owner && likely(!page_ref_count(page))) {
+		set_page_count(page, 1);
+		return folio;
+	}
+	if (owner || !page_ref_claim_free(page)) {
+		folio_unlock(folio);
+		goto busy;
+	}
+	return folio;
+
+busy:
+	percpu_ref_put(&pgmap->ref);
+	return ERR_PTR(-EBUSY);
+}
+
 /**
  * pgmap_request_folio() - Put a page of a dev_pagemap into service.
  * @pgmap: A DEVICE_PRIVATE or DEVICE_COHERENT pgmap, mapped by memremap_pages().
@@ -142,7 +180,6 @@ static bool page_ref_claim_free(struct page *page)
 struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 				  pgoff_t pgmap_offset, unsigned int order)
 {
-	struct folio *folio;
 	struct page *page;
 
 	if (WARN_ON_ONCE(!pgmap))
@@ -161,24 +198,30 @@ struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 	if (order)
 		return ERR_PTR(-E2BIG);
 
-	if (!percpu_ref_tryget_live(&pgmap->ref))
-		return ERR_PTR(-ENODEV);
-
-	/* Lock first: see the comment at the top of this file. */
-	folio = page_folio(page);
-	if (!folio_trylock(folio))
-		goto busy;
-	if (!page_ref_claim_free(page)) {
-		folio_unlock(folio);
-		goto busy;
-	}
-	return folio;
-
-busy:
-	percpu_ref_put(&pgmap->ref);
-	return ERR_PTR(-EBUSY);
+	return pgmap_claim_page(pgmap, page, false);
 }
 EXPORT_SYMBOL_GPL(pgmap_request_folio);
+
+/**
+ * pgmap_request_page() - Put a page into service, for its pgmap's allocator.
+ * @page: An order-0 page of a DEVICE_PRIVATE or DEVICE_COHERENT pgmap, that
+ *	the caller's allocator owns and knows to be free.
+ *
+ * pgmap_request_folio() for an allocator that validated its pages once, when
+ * it took the pgmap (lib/pgmap_alloc.c): it skips the checks of the offset
+ * and the walk of the pgmap's ranges, and claims the page without a
+ * cmpxchg (see pgmap_claim_page()). Otherwise it does the same, with the
+ * same rules and results.
+ *
+ * Context: Any context; does not sleep.
+ * Return: The folio, or ERR_PTR(-ENODEV) or ERR_PTR(-EBUSY) as from
+ * pgmap_request_folio().
+ */
+struct folio *pgmap_request_page(struct page *page)
+{
+	return pgmap_claim_page(page->pgmap, page, true);
+}
+EXPORT_SYMBOL_GPL(pgmap_request_page);
 
 /**
  * pgmap_cancel_folio() - Undo pgmap_request_folio() on a folio never used.
