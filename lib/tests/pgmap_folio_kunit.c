@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for pgmap_request_folio() and page_pgmap_offset()
- * (mm/pgmap_folio.c), on a real DEVICE_PRIVATE pgmap with three ranges.
+ * KUnit tests for pgmap_request_folio(), pgmap_request_page() and
+ * page_pgmap_offset() (mm/pgmap_folio.c), on a real DEVICE_PRIVATE pgmap
+ * with three ranges.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
@@ -106,6 +107,8 @@ static void pgmap_folio_unmap_waits_for_folios(struct kunit *test)
 	/* Dying: an ordinary failure, without a warning. */
 	other = pgmap_request_folio(&dev->pgmap, 6, 0);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(other), -ENODEV);
+	other = pgmap_request_page(pfn_to_page(PHYS_PFN(dev->pgmap.range.start) + 6));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(other), -ENODEV);
 
 	put_folio(held);
 	KUNIT_EXPECT_TRUE(test, pgmap_kunit_wait_unmapped(dev, 10 * HZ));
@@ -202,6 +205,7 @@ struct speculative_ctx {
 	struct dev_pagemap *pgmap;
 	struct page *page;
 	bool use_migrate;		/* walk with migrate_device_range() */
+	bool owner;			/* request with pgmap_request_page() */
 	atomic_t requester_done;
 	long requested, busy, other_error;
 	long walker_refs, walker_locks;
@@ -214,7 +218,10 @@ static void speculative_requester(struct speculative_ctx *ctx)
 	for (i = 0; i < SPECULATIVE_ROUNDS; i++) {
 		struct folio *folio;
 
-		folio = pgmap_request_folio(ctx->pgmap, SPECULATIVE_OFFSET, 0);
+		if (ctx->owner)
+			folio = pgmap_request_page(ctx->page);
+		else
+			folio = pgmap_request_folio(ctx->pgmap, SPECULATIVE_OFFSET, 0);
 		if (!IS_ERR(folio)) {
 			ctx->requested++;
 			put_folio(folio);
@@ -258,7 +265,7 @@ static void speculative_thread(void *arg, unsigned int i)
 		speculative_walker(arg);
 }
 
-static void request_vs_walker(struct kunit *test, bool use_migrate)
+static void request_vs_walker(struct kunit *test, bool use_migrate, bool owner)
 {
 	struct pgmap_kunit_dev *dev = three_ranges(test);
 	struct speculative_ctx *ctx;
@@ -271,6 +278,7 @@ static void request_vs_walker(struct kunit *test, bool use_migrate)
 	ctx->page = pfn_to_page(PHYS_PFN(dev->pgmap.ranges[1].start) +
 				SPECULATIVE_OFFSET - range_pages[0]);
 	ctx->use_migrate = use_migrate;
+	ctx->owner = owner;
 	pgmap_kunit_run_threads(test, 2, speculative_thread, ctx);
 
 	kunit_info(test, "%ld requests, %ld busy; walker: %ld references, %ld locks\n",
@@ -291,12 +299,58 @@ static void request_vs_walker(struct kunit *test, bool use_migrate)
 
 static void pgmap_folio_request_vs_speculative_ref(struct kunit *test)
 {
-	request_vs_walker(test, false);
+	request_vs_walker(test, false, false);
 }
 
 static void pgmap_folio_request_vs_migrate_device_range(struct kunit *test)
 {
-	request_vs_walker(test, true);
+	request_vs_walker(test, true, false);
+}
+
+/* The owner's claim, a plain check and store, against the same walkers */
+static void pgmap_folio_request_page_vs_speculative_ref(struct kunit *test)
+{
+	request_vs_walker(test, false, true);
+}
+
+static void pgmap_folio_request_page_vs_migrate_device_range(struct kunit *test)
+{
+	request_vs_walker(test, true, true);
+}
+
+/*
+ * pgmap_request_page(): the page comes as from pgmap_request_folio(); a
+ * page in service or locked is -EBUSY, without a warning. (A dying pgmap:
+ * pgmap_folio_unmap_waits_for_folios.)
+ */
+static void pgmap_folio_request_page(struct kunit *test)
+{
+	struct pgmap_kunit_dev *dev = three_ranges(test);
+	struct page *page = pfn_to_page(PHYS_PFN(dev->pgmap.ranges[2].start) + 9);
+	struct folio *folio, *again;
+
+	folio = pgmap_request_page(page);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_PTR_EQ(test, &folio->page, page);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1);
+	KUNIT_EXPECT_TRUE(test, folio_test_locked(folio));
+	KUNIT_EXPECT_EQ(test, page_pgmap_offset(page), 512 + 1024 + 9);
+
+	again = pgmap_request_page(page);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(again), -EBUSY);
+	folio_unlock(folio);
+	again = pgmap_request_page(page);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(again), -EBUSY);
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1);
+	folio_put(folio);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dev->nr_page_free), 1);
+
+	/* Free but locked by someone else */
+	KUNIT_ASSERT_TRUE(test, trylock_page(page));
+	again = pgmap_request_page(page);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(again), -EBUSY);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+	unlock_page(page);
 }
 
 /*
@@ -662,6 +716,9 @@ static struct kunit_case pgmap_folio_cases[] = {
 	KUNIT_CASE(pgmap_folio_racing_requests),
 	KUNIT_CASE_SLOW(pgmap_folio_request_vs_speculative_ref),
 	KUNIT_CASE_SLOW(pgmap_folio_request_vs_migrate_device_range),
+	KUNIT_CASE(pgmap_folio_request_page),
+	KUNIT_CASE_SLOW(pgmap_folio_request_page_vs_speculative_ref),
+	KUNIT_CASE_SLOW(pgmap_folio_request_page_vs_migrate_device_range),
 	KUNIT_CASE(pgmap_folio_request_locked_free_page),
 	KUNIT_CASE(pgmap_folio_cancel),
 	KUNIT_CASE(pgmap_folio_cancel_misuse),
