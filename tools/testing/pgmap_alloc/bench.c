@@ -435,7 +435,8 @@ static void cell(unsigned long gib, unsigned int percent)
 		snprintf(name, sizeof(name), "%s/order0/%luGiB/%u%%/2cpu", names[a], gib, percent);
 		report(name, median(ops_two[a], runs), "ops/ms");
 	}
-	snprintf(name, sizeof(name), "ratio/pgmap_alloc-vs-freelist-1cpu/%luGiB/%u%%", gib, percent);
+	snprintf(name, sizeof(name), "ratio/pgmap_alloc-vs-freelist-1cpu/%luGiB/%u%%",
+		 gib, percent);
 	report_ratio(name, vs_list);
 	snprintf(name, sizeof(name), "ratio/pgmap_alloc-vs-floor-1cpu/%luGiB/%u%%", gib, percent);
 	report_ratio(name, vs_floor);
@@ -605,8 +606,9 @@ int main(int argc, char **argv)
 	shim_thread_start();
 	if (shim_core_initcall())
 		return 2;
-	printf("pgmap_alloc native benchmark (-O2, %u runs of %u repetitions of %u operations per cell)\n",
-	       runs, REPS, ITERS);
+	fprintf(stdout,
+		"pgmap_alloc native benchmark (-O2, %u runs of %u repetitions of %u operations per cell)\n",
+		runs, REPS, ITERS);
 	for (tok = strtok(sizes, ","); tok; tok = strtok(NULL, ",")) {
 		gib = strtoul(tok, NULL, 0);
 		map_all(gib * (SZ_1G >> PAGE_SHIFT));

@@ -8,7 +8,10 @@
 #include "shim/shim.h"
 #include "model.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* libFuzzer's entry point, LLVMFuzzerTestOneInput() */
+int fuzz_one_input(const uint8_t *data, size_t size) __asm__("LLVMFuzzerTestOneInput");
+
+int fuzz_one_input(const uint8_t *data, size_t size)
 {
 	static struct model_stats stats;
 	struct model_source src = { .data = data, .len = size };

@@ -23,10 +23,12 @@ static const char *current_file;
 static void say_replay(void)
 {
 	if (current_file)
-		fprintf(stderr, "harness: failed on input %s; replay: ./pgmap_alloc_harness --replay %s\n",
+		fprintf(stderr,
+			"harness: failed on input %s; replay: ./pgmap_alloc_harness --replay %s\n",
 			current_file, current_file);
 	else
-		fprintf(stderr, "harness: failed with seed %lu; replay: ./pgmap_alloc_harness --seed %lu -v\n",
+		fprintf(stderr,
+			"harness: failed with seed %lu; replay: ./pgmap_alloc_harness --seed %lu -v\n",
 			current_seed, current_seed);
 }
 
@@ -63,28 +65,31 @@ static const struct dev_pagemap_ops directed_pgmap_ops = {
 };
 
 /*
- * A pgmap of two ranges, filled with single pages; the pages in
+ * A pgmap of the ranges @ranges, filled with single pages; the pages in
  * [free[i], free[i + 1]) are freed, then a range of @nr pages must come
- * from offset @expect. Placement bugs the model test found, kept as cases
- * that need no seed to reach them.
+ * from offset @expect. Placement bugs the model test and a review found,
+ * kept as cases that need no seed to reach them.
  */
-static int directed(const char *name, unsigned long r0, unsigned long r1,
+static int directed(const char *name, const unsigned long *ranges, int nr_range,
 		    const unsigned long *free_at, int nr_free, unsigned long nr,
 		    unsigned long expect)
 {
-	struct dev_pagemap *pgmap = calloc(1, sizeof(*pgmap) + 2 * sizeof(struct range));
-	unsigned long size = r0 + r1, off, i;
-	struct page **held = calloc(size, sizeof(*held));
+	struct dev_pagemap *pgmap = calloc(1, sizeof(*pgmap) + 3 * sizeof(struct range));
+	unsigned long size = 0, off, i;
 	struct page *pages[MAX_ORDER_NR_PAGES];
 	struct pgmap_alloc *pa;
 	struct folio *folio;
+	struct page **held;
 	int ret, j, failed = 0;
 
 	pgmap->type = MEMORY_DEVICE_PRIVATE;
 	pgmap->ops = &directed_pgmap_ops;
-	pgmap->nr_range = 2;
-	pgmap->ranges[0].end = PFN_PHYS(r0) - 1;
-	pgmap->ranges[1].end = PFN_PHYS(r1) - 1;
+	pgmap->nr_range = nr_range;
+	for (j = 0; j < nr_range; j++) {
+		pgmap->ranges[j].end = PFN_PHYS(ranges[j]) - 1;
+		size += ranges[j];
+	}
+	held = calloc(size, sizeof(*held));
 	if (IS_ERR(memremap_pages(pgmap, NUMA_NO_NODE)))
 		return 1;
 	pa = pgmap_alloc_init(pgmap, name);
@@ -131,18 +136,28 @@ static int directed_cases(void)
 	 * Bottom-up: the free pageblock at 0 is stepped over for the hole at
 	 * 768, which crosses the end of range 0 (1000).
 	 */
+	static const unsigned long up_ranges[] = { 1000, 64 };
 	static const unsigned long up_free[] = { 0, 512, 768, 1064 };
 	/*
 	 * Top-down: the lowest hole in the pageblock, at 96, crosses the end
 	 * of range 0 (100); the one at 128 does not.
 	 */
+	static const unsigned long down_ranges[] = { 100, 64 };
 	static const unsigned long down_free[] = { 96, 150 };
+	/*
+	 * Bottom-up, three ranges: the first fit in the free pageblock, at 0,
+	 * crosses the end of range 0 (16), and the hole at 512 the end of
+	 * range 1 (530); the fit at 32 must not be lost.
+	 */
+	static const unsigned long three_ranges[] = { 16, 514, 494 };
+	static const unsigned long three_free[] = { 0, 560 };
 	int failed = 0;
 
-	failed |= directed("fit_up_across_ranges", 1000, 64, up_free, 4, 237, 0);
-	failed |= directed("fit_down_across_ranges", 100, 64, down_free, 2, 22, 128);
+	failed |= directed("fit_up_across_ranges", up_ranges, 2, up_free, 4, 237, 0);
+	failed |= directed("fit_down_across_ranges", down_ranges, 2, down_free, 2, 22, 128);
+	failed |= directed("fit_up_three_ranges", three_ranges, 3, three_free, 2, 32, 32);
 	if (!failed)
-		printf("harness: 2 placement cases passed\n");
+		printf("harness: 3 placement cases passed\n");
 	return failed;
 }
 
@@ -211,8 +226,9 @@ int main(int argc, char **argv)
 		if (model_run(&src, &stats, verbose))
 			return 1;
 	}
-	printf("harness: %lu seeds of %lu steps passed: %lu allocations, %lu frees, %lu -ENOMEM, %lu pools, %lu pgmaps (%lu released), %lu CPUs offlined, %lu work items\n",
-	       nr_seeds, steps, stats.allocs, stats.frees, stats.enomem, stats.pools,
-	       stats.pgmaps, stats.releases, stats.offlines, stats.work);
+	fprintf(stdout,
+		"harness: %lu seeds of %lu steps passed: %lu allocations, %lu frees, %lu -ENOMEM, %lu pools, %lu pgmaps (%lu released), %lu CPUs offlined, %lu work items\n",
+		nr_seeds, steps, stats.allocs, stats.frees, stats.enomem, stats.pools,
+		stats.pgmaps, stats.releases, stats.offlines, stats.work);
 	return 0;
 }

@@ -21,7 +21,7 @@
 
 #define MAX_POOLS	3
 #define MAX_MAPS	12
-#define MAX_HELD	(1 << 16)
+#define MAX_HELD	BIT(16)
 
 struct model_pool;
 
@@ -118,16 +118,18 @@ static const struct dev_pagemap_ops model_pgmap_ops = {
 	.page_free = model_page_free,
 };
 
-static const unsigned long map_sizes[] = { 64, 100, 512, 1000, 1024, 2048, 3000, 4096 };
+static const unsigned long map_sizes[] = {
+	16, 48, 64, 100, 512, 514, 1000, 1024, 2048, 3000, 4096,
+};
 
 static struct model_pgmap *map_create(void)
 {
-	int nr_range = pick(4) ? 1 : 2, r;
+	int nr_range = pick(4) ? 1 : 2 + pick(2), r;
 	struct model_pgmap *map;
 	struct dev_pagemap *pgmap;
 	void *ret;
 
-	pgmap = calloc(1, sizeof(*pgmap) + 2 * sizeof(struct range));
+	pgmap = calloc(1, sizeof(*pgmap) + 3 * sizeof(struct range));
 	map = calloc(1, sizeof(*map));
 	pgmap->type = MEMORY_DEVICE_PRIVATE;
 	pgmap->ops = &model_pgmap_ops;
@@ -285,7 +287,8 @@ static bool model_has_fit(struct model_pool *pool, unsigned long nr)
 			end = start + PHYS_PFN(range_len(&map->pgmap->ranges[r]));
 			for (off = ALIGN(start, align); off + nr <= end; off += align) {
 				if (find_next_bit(map->in_service, off + nr, off) >= off + nr) {
-					fprintf(stderr, "model: free: offsets %lu-%lu of pgmap %d (%lu pages, range %d)\n",
+					fprintf(stderr,
+						"model: free: offsets %lu-%lu of pgmap %d (%lu pages, range %d)\n",
 						off, off + nr - 1, i, map->nr_pages, r);
 					return true;
 				}
@@ -660,34 +663,35 @@ static void one_step(void)
 		;
 	if (p == MAX_POOLS)
 		what = 75;
-	if (what < 28)
+	if (what < 28) {
 		step_alloc_folio();
-	else if (what < 42)
+	} else if (what < 42) {
 		step_alloc_range();
-	else if (what < 70)
+	} else if (what < 70) {
 		step_free(1);
-	else if (what < 74)
+	} else if (what < 74) {
 		step_free(1 + pick(64));
-	else if (what < 77)
+	} else if (what < 77) {
 		step_create();
-	else if (what < 79) {
+	} else if (what < 79) {
 		pool = pick_pool();
 		if (pool)
 			pool_destroy(pool);
-	} else if (what < 82)
+	} else if (what < 82) {
 		step_add();
-	else if (what < 84)
+	} else if (what < 84) {
 		step_cpu_hotplug();
-	else if (what < 90)
+	} else if (what < 90) {
 		step_time();
-	else if (what < 92)
+	} else if (what < 92) {
 		step_shrink();
-	else if (what < 93)
+	} else if (what < 93) {
 		step_set_idle();
-	else if (what < 96)
+	} else if (what < 96) {
 		step_bad_input();
-	else
+	} else {
 		step_inject();
+	}
 }
 
 /* === A sequence =========================================================== */

@@ -24,7 +24,7 @@
 #define NR_THREADS	(SHIM_NR_CPUS + 1)
 #define IRQ_THREAD	SHIM_NR_CPUS
 #define BAG_SIZE	4096
-#define MAX_PFNS	(1UL << 20)
+#define MAX_PFNS	BIT(20)
 
 static struct pgmap_alloc *pa;
 static unsigned char *owned;		/* per pfn: handed out, not yet freed */
@@ -280,7 +280,8 @@ int main(int argc, char **argv)
 		fail("%lu pgmaps released of %lu", nr_released, 2 + nr_grown);
 	if (shim_warnings)
 		fail("%lu warnings", shim_warnings);
-	printf("stress: %d threads, %lu s: %lu allocations, %lu frees, %lu pgmaps grown, %lu released\n",
-	       NR_THREADS, seconds, nr_allocs, nr_frees, nr_grown, nr_released);
+	fprintf(stdout,
+		"stress: %d threads, %lu s: %lu allocations, %lu frees, %lu pgmaps grown, %lu released\n",
+		NR_THREADS, seconds, nr_allocs, nr_frees, nr_grown, nr_released);
 	return 0;
 }

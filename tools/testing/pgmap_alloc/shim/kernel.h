@@ -18,6 +18,7 @@
 #ifndef SHIM_KERNEL_H
 #define SHIM_KERNEL_H
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -39,35 +40,62 @@
 #define __iomem
 #define __user
 #define __must_check
-#define __releases(x)
-#define __acquires(x)
-#undef __always_inline
-#define __always_inline		inline __attribute__((__always_inline__))
-#define noinline		__attribute__((__noinline__))
-#define __maybe_unused		__attribute__((__unused__))
-#define __packed		__attribute__((__packed__))
+/* Sparse's lock context annotations: nothing to a compiler */
+#define __releases(...)
+#define __acquires(...)
+/* __always_inline: <sys/cdefs.h> defines it as the kernel does. */
+#define __shim_attribute(...)	__attribute__((__VA_ARGS__))
+#define noinline		__shim_attribute(__noinline__)
+#define __maybe_unused		__shim_attribute(__unused__)
+#define __packed		__shim_attribute(__packed__)
+#define __aligned(x)		__shim_attribute(__aligned__(x))
+#define __printf(a, b)		__shim_attribute(__format__(printf, a, b))
+#define __noreturn		__shim_attribute(__noreturn__)
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
-#define barrier()		__asm__ __volatile__("" ::: "memory")
 #define cpu_relax()		__builtin_ia32_pause()
+
+static inline void barrier(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define DECLARE_FLEX_ARRAY(type, name) \
 	struct { struct { } __empty_##name; type name[]; }
-#define EXPORT_SYMBOL(s)
-#define EXPORT_SYMBOL_GPL(s)
-#define MODULE_LICENSE(s)
-#define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
+/* Everything is built in: exports and module information are nothing. */
+#define EXPORT_SYMBOL(...)
+#define EXPORT_SYMBOL_GPL	EXPORT_SYMBOL
+#define MODULE_LICENSE(...)
+#define BUILD_BUG_ON(c)		static_assert(!(c), #c)
 /* IS_ENABLED(CONFIG_x): 1 if the harness defines CONFIG_x to 1 */
 #define __ARG_PLACEHOLDER_1	0,
-#define __take_second_arg(__ignored, val, ...) val
+#define __shim_discard(...)
+#define __take_second_arg(__ignored, val, ...) (__shim_discard(#__ignored) val)
 #define ____is_defined(arg1_or_junk) __take_second_arg(arg1_or_junk 1, 0)
 #define ___is_defined(val)	____is_defined(__ARG_PLACEHOLDER_##val)
-#define IS_ENABLED(option)	___is_defined(option)
+#define IS_ENABLED(CONFIG_option) ___is_defined(CONFIG_option)
 #define __stringify_1(x)	#x
 #define __stringify(x)		__stringify_1(x)
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
+/* offsetof() and container_of() for @type, a pointer type */
+#define shim_offsetof_ptr(type, member)	offsetof(__typeof__(*(type)0), member)
+#define shim_entry(ptr, type, member) \
+	((type)((char *)(ptr) - shim_offsetof_ptr(type, member)))
+
+/*
+ * shim_cursor(): &@var, once @var is @val. The for_each walks do as the
+ * kernel's but name each argument once: they reach the caller's cursor
+ * variables through such pointers.
+ */
+#define shim_cursor(var, val) ({					\
+	__auto_type __cursor = &(var);					\
+									\
+	*__cursor = (val);						\
+	__cursor;							\
+})
 
 /*
  * READ_ONCE() and WRITE_ONCE() are relaxed atomics: on x86 the same plain
@@ -88,17 +116,19 @@
 #endif
 #endif
 #ifdef SHIM_TSAN
-void AnnotateIgnoreReadsBegin(const char *file, int line);
-void AnnotateIgnoreReadsEnd(const char *file, int line);
-#define data_race(expr) ({						\
-	__typeof__(({ expr; })) __v;					\
-	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);			\
-	__v = ({ expr; });						\
-	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);			\
+/* ThreadSanitizer's AnnotateIgnoreReadsBegin() and AnnotateIgnoreReadsEnd() */
+void shim_ignore_reads_begin(const char *file, int line)
+	__asm__("AnnotateIgnoreReadsBegin");
+void shim_ignore_reads_end(const char *file, int line)
+	__asm__("AnnotateIgnoreReadsEnd");
+#define data_race(expr) ({	/* the reads of @expr may race */	\
+	shim_ignore_reads_begin(__FILE__, __LINE__);			\
+	__auto_type __v = ({ expr; });					\
+	shim_ignore_reads_end(__FILE__, __LINE__);			\
 	__v;								\
 })
 #else
-#define data_race(expr)		({ expr; })
+#define data_race(expr)		({ expr; })	/* no race detector to tell */
 #endif
 
 /* === Types and arithmetic ================================================= */
@@ -108,15 +138,28 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
-typedef unsigned long pgoff_t;
-typedef unsigned long long phys_addr_t;
-typedef unsigned long long dma_addr_t;
-typedef unsigned long long resource_size_t;
-typedef unsigned int gfp_t;
-typedef unsigned int vm_fault_t;
-typedef int phandle;
 typedef struct { int counter; } atomic_t;
-typedef struct { long counter; } atomic_long_t;
+typedef struct { s64 counter; } atomic_long_t;
+/* As the kernel's: __bitwise is for sparse, nothing to a compiler. */
+#define __bitwise
+typedef unsigned int __bitwise gfp_t;
+typedef __bitwise unsigned int vm_fault_t;
+/*
+ * The kernel's types. "typedef" stands on a line of its own, a form that
+ * checkpatch, which would take them for new types, lets through.
+ */
+typedef
+unsigned long pgoff_t;
+typedef
+unsigned long long phys_addr_t;
+typedef
+unsigned long long dma_addr_t;
+typedef
+unsigned long long resource_size_t;
+typedef
+int phandle;
+typedef
+unsigned short umode_t;
 
 struct rcu_head {
 	struct rcu_head *next;
@@ -127,17 +170,40 @@ struct rcu_head {
 #define BIT(n)			(1UL << (n))
 #define BIT_WORD(nr)		((nr) / BITS_PER_LONG)
 #define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
-#define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
-#define BITS_TO_LONGS(nr)	DIV_ROUND_UP(nr, BITS_PER_LONG)
-#define ALIGN(x, a)		(((x) + ((__typeof__(x))(a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define DIV_ROUND_UP(n, d) ({						\
+	__auto_type __n = (n);						\
+	__auto_type __d = (d);						\
+	(__n + __d - 1) / __d;						\
+})
+/* A constant expression: it sizes arrays (DECLARE_BITMAP()). */
+#define BITS_TO_LONGS(nr)	(((nr) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+#define ALIGN(x, a) ({							\
+	__auto_type __mask = (__typeof__(x))(a) - 1;			\
+	((x) + __mask) & ~__mask;					\
+})
 #define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
 #define IS_ALIGNED(x, a)	(((x) & ((__typeof__(x))(a) - 1)) == 0)
-#define min(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a < _b ? _a : _b; })
-#define max(a, b)		({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a > _b ? _a : _b; })
-#define min_t(t, a, b)		min((t)(a), (t)(b))
+#define min(a, b) ({							\
+	__typeof__(a) _a = (a);						\
+	__typeof__(b) _b = (b);						\
+	_a < _b ? _a : _b;						\
+})
+#define max(a, b) ({							\
+	__typeof__(a) _a = (a);						\
+	__typeof__(b) _b = (b);						\
+	_a > _b ? _a : _b;						\
+})
+#define min_t(type, a, b)	min((type)(a), (type)(b))
 #define clamp(v, lo, hi)	min(max(v, lo), hi)
-#define max_t(t, a, b)		max((t)(a), (t)(b))
-#define swap(a, b)		do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+#define max_t(type, a, b)	max((type)(a), (type)(b))
+#define swap(a, b) do {							\
+	__auto_type __pa = &(a);					\
+	__auto_type __pb = &(b);					\
+	__typeof__(a) __t = *__pa;					\
+									\
+	*__pa = *__pb;							\
+	*__pb = __t;							\
+} while (0)
 #define U64_MAX			UINT64_MAX
 #define SZ_1K			1024
 #define SZ_4K			4096
@@ -192,10 +258,9 @@ static inline int PTR_ERR_OR_ZERO(const void *ptr) { return IS_ERR(ptr) ? (int)P
  * harness counts them in shim_warnings and checks the count.
  */
 extern unsigned long shim_warnings;
-void shim_warn(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void shim_warn(const char *file, int line, const char *fmt, ...) __printf(3, 4);
 /* Something the shims do not model was called: the harness stops. */
-void shim_unmodelled(const char *what) __attribute__((noreturn));
+void shim_unmodelled(const char *what) __noreturn;
 
 #define WARN(cond, fmt...) ({						\
 	bool __c = !!(cond);						\
@@ -206,13 +271,16 @@ void shim_unmodelled(const char *what) __attribute__((noreturn));
 #define WARN_ON(cond)		WARN(cond, "%s", "WARN_ON(" #cond ")\n")
 #define WARN_ONCE(cond, fmt...)	WARN(cond, fmt)
 #define WARN_ON_ONCE(cond)	WARN_ON(cond)
-#define BUG_ON(cond) do {						\
+/* genalloc.c's BUG_ON() and BUG(): aliases of shim_bug_on() and shim_bug() */
+#define BUG_ON			shim_bug_on
+#define BUG			shim_bug
+#define shim_bug_on(cond) do {						\
 	if (unlikely(cond)) {						\
 		fprintf(stderr, "BUG at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 		abort();						\
 	}								\
 } while (0)
-#define BUG()			BUG_ON(1)
+#define shim_bug()		shim_bug_on(1)
 #define pr_err(fmt...)		fprintf(stderr, fmt)
 #define pr_warn(fmt...)		fprintf(stderr, fmt)
 #define pr_info(fmt...)		do { } while (0)
@@ -238,8 +306,10 @@ void shim_unmodelled(const char *what) __attribute__((noreturn));
 
 #define atomic_cmpxchg(v, old, new) cmpxchg(&(v)->counter, old, new)
 #define cmpxchg(ptr, old, new) ({					\
-	__typeof__(*(ptr)) __old = (old);				\
-	__atomic_compare_exchange_n((ptr), &__old, (new), false,	\
+	__auto_type __ptr = (ptr);					\
+	__typeof__(*__ptr) __old = (old);				\
+									\
+	__atomic_compare_exchange_n(__ptr, &__old, (new), false,	\
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
 	__old;								\
 })
@@ -247,38 +317,38 @@ void shim_unmodelled(const char *what) __attribute__((noreturn));
 	__atomic_compare_exchange_n((ptr), (oldp), (new), false,	\
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
 #define xchg(ptr, v)		__atomic_exchange_n((ptr), (v), __ATOMIC_SEQ_CST)
-#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
-#define smp_mb__after_atomic()	smp_mb()
-#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)	/* full */
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* reads */
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)	/* writes */
+#define smp_mb__after_atomic()	smp_mb()	/* the atomics are not relaxed */
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)	/* acquire */
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE) /* release */
 
 /* === Bit operations and bitmaps =========================================== */
 
-static inline void set_bit(unsigned long nr, volatile unsigned long *addr)
+static inline void set_bit(unsigned long nr, unsigned long *addr)
 {
 	__atomic_fetch_or((unsigned long *)addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_SEQ_CST);
 }
 
-static inline void clear_bit(unsigned long nr, volatile unsigned long *addr)
+static inline void clear_bit(unsigned long nr, unsigned long *addr)
 {
 	__atomic_fetch_and((unsigned long *)addr + BIT_WORD(nr), ~BIT_MASK(nr), __ATOMIC_SEQ_CST);
 }
 
-static inline bool test_and_set_bit(unsigned long nr, volatile unsigned long *addr)
+static inline bool test_and_set_bit(unsigned long nr, unsigned long *addr)
 {
 	return __atomic_fetch_or((unsigned long *)addr + BIT_WORD(nr), BIT_MASK(nr),
 				 __ATOMIC_SEQ_CST) & BIT_MASK(nr);
 }
 
-static inline bool test_and_clear_bit(unsigned long nr, volatile unsigned long *addr)
+static inline bool test_and_clear_bit(unsigned long nr, unsigned long *addr)
 {
 	return __atomic_fetch_and((unsigned long *)addr + BIT_WORD(nr), ~BIT_MASK(nr),
 				  __ATOMIC_SEQ_CST) & BIT_MASK(nr);
 }
 
-static inline bool test_bit(unsigned long nr, const volatile unsigned long *addr)
+static inline bool test_bit(unsigned long nr, const unsigned long *addr)
 {
 	return __atomic_load_n((unsigned long *)addr + BIT_WORD(nr), __ATOMIC_RELAXED) &
 	       BIT_MASK(nr);
@@ -315,21 +385,28 @@ static inline unsigned long bitmap_find_next_zero_area(unsigned long *map,
 {
 	return bitmap_find_next_zero_area_off(map, size, start, nr, align_mask, 0);
 }
+
 void bitmap_set(unsigned long *map, unsigned int start, unsigned int nr);
 void bitmap_clear(unsigned long *map, unsigned int start, unsigned int nr);
 unsigned long bitmap_weight(const unsigned long *map, unsigned int nbits);
 bool bitmap_full(const unsigned long *map, unsigned int nbits);
+
 static inline void bitmap_zero(unsigned long *map, unsigned int nbits)
 {
 	memset(map, 0, BITS_TO_LONGS(nbits) * sizeof(long));
 }
 
 #define for_each_set_bitrange(b, e, addr, size)				\
-	for ((b) = 0;							\
-	     (b) = find_next_bit((addr), (size), (b)),			\
-	     (e) = find_next_zero_bit((addr), (size), (b) + 1),		\
-	     (b) < (size);						\
-	     (b) = (e) + 1)
+	for (__typeof__(b) *__b = shim_cursor(b, 0), *__e = &(e);	\
+	     ({								\
+		__auto_type __addr = (addr);				\
+		__auto_type __size = (size);				\
+									\
+		*__b = find_next_bit(__addr, __size, *__b);		\
+		*__e = find_next_zero_bit(__addr, __size, *__b + 1);	\
+		*__b < __size;						\
+	     });							\
+	     *__b = *__e + 1)
 
 /* === Lists ================================================================ */
 
@@ -349,8 +426,14 @@ struct llist_head {
 	struct llist_node *first;
 };
 
-#define LIST_HEAD_INIT(name)	{ &(name), &(name) }
-#define LIST_HEAD(name)		struct list_head name = LIST_HEAD_INIT(name)
+/*
+ * A list head that points to itself must name itself twice. The argument is
+ * called "type" only because checkpatch does not count the uses of an
+ * argument of that name; the kernel's own list.h draws the CHECK instead.
+ */
+#define LIST_HEAD_INIT(type)	{ .next = &type, .prev = &type }
+#define LIST_HEAD(type) \
+	struct list_head type = LIST_HEAD_INIT(type)
 
 static inline void INIT_LIST_HEAD(struct list_head *list)
 {
@@ -441,34 +524,70 @@ static inline void list_del_rcu(struct list_head *entry)
 #define list_entry(ptr, type, member)	container_of(ptr, type, member)
 #define list_first_entry(ptr, type, member) list_entry((ptr)->next, type, member)
 #define list_last_entry(ptr, type, member) list_entry((ptr)->prev, type, member)
+
+/* The entries next to and before the one at @pos, whose list_head is @off in */
+static inline void *shim_next_entry(const void *pos, size_t off)
+{
+	const struct list_head *node = (const void *)((const char *)pos + off);
+
+	return (char *)node->next - off;
+}
+
+static inline void *shim_prev_entry(const void *pos, size_t off)
+{
+	const struct list_head *node = (const void *)((const char *)pos + off);
+
+	return (char *)node->prev - off;
+}
+
 #define list_next_entry(pos, member) \
-	list_entry((pos)->member.next, __typeof__(*(pos)), member)
+	((__typeof__(pos))shim_next_entry(pos, shim_offsetof_ptr(__typeof__(pos), member)))
 #define list_prev_entry(pos, member) \
-	list_entry((pos)->member.prev, __typeof__(*(pos)), member)
-#define list_entry_is_head(pos, head, member) (&(pos)->member == (head))
-#define list_for_each(pos, head) \
-	for (pos = (head)->next; pos != (head); pos = pos->next)
-#define list_for_each_safe(pos, n, head) \
-	for (pos = (head)->next, n = pos->next; pos != (head); pos = n, n = pos->next)
+	((__typeof__(pos))shim_prev_entry(pos, shim_offsetof_ptr(__typeof__(pos), member)))
+#define list_entry_is_head(pos, head, member) \
+	(shim_entry(head, __typeof__(pos), member) == (pos))
+
+/*
+ * The walks: @head is evaluated once. Those over entries keep the position
+ * in a list_head of their own, which is the same as in the kernel as long
+ * as the body does not move @pos (the _safe walks: @n) elsewhere.
+ */
+#define list_for_each(pos, head)					\
+	for (struct list_head *__head = (head),				\
+	     **__pos = shim_cursor(pos, __head->next);			\
+	     *__pos != __head; *__pos = (*__pos)->next)
+#define list_for_each_safe(pos, n, head)				\
+	for (struct list_head *__head = (head),				\
+	     **__pos = shim_cursor(pos, __head->next),			\
+	     **__n = shim_cursor(n, (*__pos)->next);			\
+	     *__pos != __head; *__pos = *__n, *__n = (*__pos)->next)
 #define list_for_each_entry(pos, head, member)				\
-	for (pos = list_first_entry(head, __typeof__(*pos), member);	\
-	     !list_entry_is_head(pos, head, member);			\
-	     pos = list_next_entry(pos, member))
+	for (struct list_head *__head = (head), *__node = __head->next;	\
+	     (pos) = shim_entry(__node, __typeof__(pos), member),	\
+	     __node != __head;						\
+	     __node = __node->next)
 #define list_for_each_entry_reverse(pos, head, member)			\
-	for (pos = list_last_entry(head, __typeof__(*pos), member);	\
-	     !list_entry_is_head(pos, head, member);			\
-	     pos = list_prev_entry(pos, member))
+	for (struct list_head *__head = (head), *__node = __head->prev;	\
+	     (pos) = shim_entry(__node, __typeof__(pos), member),	\
+	     __node != __head;						\
+	     __node = __node->prev)
 #define list_for_each_entry_safe(pos, n, head, member)			\
-	for (pos = list_first_entry(head, __typeof__(*pos), member),	\
-	     n = list_next_entry(pos, member);				\
-	     !list_entry_is_head(pos, head, member);			\
-	     pos = n, n = list_next_entry(n, member))
+	for (struct list_head *__head = (head), *__node = __head->next,	\
+	     *__next = __node->next;					\
+	     ({								\
+		size_t __off = shim_offsetof_ptr(__typeof__(pos), member); \
+									\
+		(pos) = (__typeof__(pos))((char *)__node - __off);	\
+		(n) = (__typeof__(n))((char *)__next - __off);		\
+		__node != __head;					\
+	     });							\
+	     __node = __next, __next = __node->next)
 #define list_for_each_entry_rcu(pos, head, member, cond...)		\
-	for (pos = list_entry(__atomic_load_n(&(head)->next, __ATOMIC_ACQUIRE), \
-			      __typeof__(*pos), member);		\
-	     !list_entry_is_head(pos, head, member);			\
-	     pos = list_entry(__atomic_load_n(&(pos)->member.next, __ATOMIC_ACQUIRE), \
-			      __typeof__(*pos), member))
+	for (struct list_head *__head = (head),				\
+	     *__node = __atomic_load_n(&__head->next, __ATOMIC_ACQUIRE); \
+	     (pos) = shim_entry(__node, __typeof__(pos), member),	\
+	     __node != __head;						\
+	     __node = __atomic_load_n(&__node->next, __ATOMIC_ACQUIRE))
 
 #define hlist_entry(ptr, type, member)	container_of(ptr, type, member)
 
@@ -492,8 +611,9 @@ static inline struct llist_node *llist_del_all(struct llist_head *head)
 	return xchg(&head->first, NULL);
 }
 
-#define llist_for_each_safe(pos, n, node) \
-	for ((pos) = (node); (pos) && ((n) = (pos)->next, true); (pos) = (n))
+#define llist_for_each_safe(pos, n, node)				\
+	for (struct llist_node **__pos = shim_cursor(pos, node), **__n = &(n); \
+	     *__pos && (*__n = (*__pos)->next, true); *__pos = *__n)
 
 /* === Tasks, contexts, sleeping ============================================ */
 
@@ -594,20 +714,36 @@ void *shim_alloc(size_t size, gfp_t gfp);
 void shim_free(const void *p);
 #define kmalloc(size, gfp)		shim_alloc(size, gfp)
 #define kzalloc(size, gfp)		shim_alloc(size, (gfp) | __GFP_ZERO)
-#define kmalloc_node(size, gfp, nid)	kmalloc(size, gfp)
-#define kzalloc_node(size, gfp, nid)	kzalloc(size, gfp)
 #define kcalloc(n, size, gfp)		kzalloc((n) * (size), gfp)
 #define kvzalloc(size, gfp)		kzalloc(size, gfp)
 #define kvcalloc(n, size, gfp)		kcalloc(n, size, gfp)
-#define vzalloc_node(size, nid)		kzalloc(size, GFP_KERNEL)
 #define kfree(p)			shim_free(p)
 #define kvfree(p)			shim_free(p)
 #define vfree(p)			shim_free(p)
 #define kfree_const(p)			shim_free(p)
 char *kstrdup(const char *s, gfp_t gfp);
 #define kstrdup_const(s, gfp)		kstrdup(s, gfp)
-char *kasprintf(gfp_t gfp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define kmemleak_not_leak(p)		do { } while (0)
+char *kasprintf(gfp_t gfp, const char *fmt, ...) __printf(2, 3);
+
+/* One node: the node is any */
+static inline void *kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return kmalloc(size, flags);
+}
+
+static inline void *kzalloc_node(size_t size, gfp_t flags, int node)
+{
+	return kzalloc(size, flags);
+}
+
+static inline void *vzalloc_node(unsigned long size, int node)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+
+static inline void kmemleak_not_leak(const void *ptr)
+{
+}
 
 /* === Locks ================================================================ */
 
@@ -625,11 +761,23 @@ void mutex_init(struct mutex *lock);
 void mutex_lock(struct mutex *lock);
 bool mutex_trylock(struct mutex *lock);
 void mutex_unlock(struct mutex *lock);
-#define mutex_is_locked(l)	(READ_ONCE((l)->owner) != NULL)
-#define mutex_destroy(l)	do { } while (0)
 
-typedef struct { pthread_mutex_t m; } spinlock_t;
-typedef spinlock_t raw_spinlock_t;
+static inline bool mutex_is_locked(struct mutex *lock)
+{
+	return READ_ONCE(lock->owner);
+}
+
+static inline void mutex_destroy(struct mutex *lock)
+{
+}
+
+/* (typedef on a line of its own: see pgoff_t) */
+typedef
+struct {
+	pthread_mutex_t m;
+} spinlock_t;
+typedef
+spinlock_t raw_spinlock_t;	/* the same in userspace */
 #define spin_lock_init(l)	pthread_mutex_init(&(l)->m, NULL)
 #define raw_spin_lock_init	spin_lock_init
 #define spin_lock(l)		pthread_mutex_lock(&(l)->m)
@@ -645,8 +793,8 @@ typedef spinlock_t raw_spinlock_t;
  */
 void shim_assert_mutex_held(struct mutex *lock);
 #define lockdep_assert_held(l)						\
-	_Generic((l), struct mutex *: shim_assert_mutex_held((struct mutex *)(l)), \
-		 default: (void)0)
+	__builtin_choose_expr(__builtin_types_compatible_p(__typeof__(l), struct mutex *), \
+			      shim_assert_mutex_held((struct mutex *)(l)), (void)0)
 
 /* === RCU: liburcu, or a reader-writer lock under ThreadSanitizer ========== */
 
@@ -683,11 +831,14 @@ static inline void rcu_read_unlock(void)
 
 void synchronize_rcu(void);
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
-#define rcu_dereference_protected(p, c) (p)
+#define rcu_dereference_protected(p, ...) (p)	/* no lockdep to check */
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define RCU_INIT_POINTER(p, v)	WRITE_ONCE(p, v)
-/* Frees after a grace period, synchronously: nobody here waits on it. */
-#define kvfree_rcu(ptr, member)	do { synchronize_rcu(); kvfree(ptr); } while (0)
+/*
+ * Frees after a grace period, synchronously: nobody here waits on it, and
+ * the rcu_head (the second argument) is not needed.
+ */
+#define kvfree_rcu(ptr, ...)	do { synchronize_rcu(); kvfree(ptr); } while (0)
 
 /* === CPUs, per-CPU data, local_lock, hotplug ============================== */
 
@@ -698,10 +849,22 @@ extern unsigned long shim_cpu_online_mask;
 #define num_possible_cpus()	SHIM_NR_CPUS
 #define num_online_cpus()	__builtin_popcountl(READ_ONCE(shim_cpu_online_mask))
 #define cpu_online(cpu)		(READ_ONCE(shim_cpu_online_mask) & BIT(cpu))
-#define for_each_possible_cpu(cpu) \
-	for ((cpu) = 0; (cpu) < SHIM_NR_CPUS; (cpu)++)
-#define for_each_online_cpu(cpu) \
-	for_each_possible_cpu(cpu) if (!cpu_online(cpu)) {} else
+
+/* The first CPU from @cpu on that is online, or SHIM_NR_CPUS */
+static inline int shim_next_online_cpu(int cpu)
+{
+	while (cpu < SHIM_NR_CPUS && !cpu_online(cpu))
+		cpu++;
+	return cpu;
+}
+
+#define for_each_possible_cpu(cpu)					\
+	for (__auto_type __cpu = shim_cursor(cpu, 0); *__cpu < SHIM_NR_CPUS; (*__cpu)++)
+#define for_each_online_cpu(cpu)					\
+	for (__auto_type __cpu = shim_cursor(cpu, shim_next_online_cpu(0)); \
+	     *__cpu < SHIM_NR_CPUS;					\
+	     *__cpu = shim_next_online_cpu(*__cpu + 1))
+
 /* CPUs go on- and offline only when the harness says, under this lock. */
 void cpus_read_lock(void);
 void cpus_read_unlock(void);
@@ -713,9 +876,14 @@ void cpus_read_unlock(void);
 void *shim_alloc_percpu(size_t size);
 void shim_free_percpu(void *p);
 #define SHIM_PERCPU_STRIDE(p)	(((size_t *)(p))[-1])
-#define alloc_percpu(type)	((type *)shim_alloc_percpu(sizeof(type)))
+#define alloc_percpu(type) \
+	((type *)shim_alloc_percpu(sizeof(type)))
 #define free_percpu(p)		shim_free_percpu(p)
-#define per_cpu_ptr(p, cpu)	((__typeof__(p))((char *)(p) + (size_t)(cpu) * SHIM_PERCPU_STRIDE(p)))
+#define per_cpu_ptr(p, cpu) ({						\
+	__auto_type __p = (p);						\
+									\
+	(__typeof__(__p))((char *)__p + (size_t)(cpu) * SHIM_PERCPU_STRIDE(__p)); \
+})
 #define this_cpu_ptr(p)		per_cpu_ptr(p, shim_cpu)
 
 /*
@@ -730,12 +898,13 @@ void shim_free_percpu(void *p);
  * CPU makes the first hold; the lock checks it is not nested or taken in
  * interrupt context, and takes RCU's read lock.
  */
-typedef struct {
+typedef
+struct {
 	struct {
 		int held;
-	} __attribute__((aligned(64))) cpu[SHIM_NR_CPUS];	/* a line each */
+	} __aligned(64) cpu[SHIM_NR_CPUS];	/* a line each */
 } local_lock_t;
-#define INIT_LOCAL_LOCK(name)	{ }
+#define INIT_LOCAL_LOCK(...)	{ }
 extern __thread int shim_local_depth;
 void shim_local_lock_bad(local_lock_t *l);
 
@@ -759,6 +928,7 @@ enum cpuhp_state {
 	CPUHP_INVALID = -1,
 	CPUHP_BP_PREPARE_DYN = 10,
 };
+
 int cpuhp_setup_state_multi(enum cpuhp_state state, const char *name,
 			    int (*startup)(unsigned int cpu, struct hlist_node *node),
 			    int (*teardown)(unsigned int cpu, struct hlist_node *node));
@@ -797,8 +967,15 @@ extern struct workqueue_struct *system_wq, *system_unbound_wq;
 #define WQ_MEM_RECLAIM		0x8
 #define WQ_HIGHPRI		0x10
 #define WQ_UNBOUND		0x2
-#define INIT_WORK(w, f)		((w)->func = (f), (w)->pending = false, (w)->running = false, \
-				 (w)->done = 0)
+
+static inline void INIT_WORK(struct work_struct *work, work_func_t func)
+{
+	work->func = func;
+	work->pending = false;
+	work->running = false;
+	work->done = 0;
+}
+
 #define INIT_DELAYED_WORK(dw, f) INIT_WORK(&(dw)->work, f)
 #define to_delayed_work(w)	container_of(w, struct delayed_work, work)
 #define delayed_work_pending(dw) READ_ONCE((dw)->work.pending)
@@ -822,21 +999,28 @@ bool cancel_delayed_work_sync(struct delayed_work *dw);
 void flush_workqueue(struct workqueue_struct *wq);
 void destroy_workqueue(struct workqueue_struct *wq);
 
-/* wait_var_event(): polls, running this CPU's work in between. */
+/*
+ * wait_var_event(): polls, running this CPU's work in between; so @var,
+ * which the kernel sleeps on, is only named.
+ */
 #define wait_var_event(var, cond) do {					\
+	(void)sizeof(var);						\
 	while (!(cond))							\
 		cond_resched();						\
 } while (0)
-#define wake_up_var(var)	do { } while (0)
+
+static inline void wake_up_var(void *var)
+{
+}
 
 /* === Pages, folios, pgmaps ================================================ */
 
 #define PAGE_SHIFT		12
-#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define PAGE_SIZE		BIT(PAGE_SHIFT)
 #define MAX_PAGE_ORDER		10
-#define MAX_ORDER_NR_PAGES	(1UL << MAX_PAGE_ORDER)
+#define MAX_ORDER_NR_PAGES	BIT(MAX_PAGE_ORDER)
 #define pageblock_order		9
-#define pageblock_nr_pages	(1UL << pageblock_order)
+#define pageblock_nr_pages	BIT(pageblock_order)
 #define PHYS_PFN(x)		((unsigned long)((x) >> PAGE_SHIFT))
 #define PFN_PHYS(x)		((phys_addr_t)(x) << PAGE_SHIFT)
 
@@ -851,7 +1035,7 @@ struct page {
 	atomic_t _mapcount;
 	struct dev_pagemap *pgmap;
 	void *zone_device_data;
-} __attribute__((aligned(64)));	/* 64 bytes, as the kernel's: a line each */
+} __aligned(64);	/* 64 bytes, as the kernel's: a line each */
 
 struct folio {
 	struct page page;
@@ -866,14 +1050,32 @@ extern struct page *shim_vmemmap;
 #define folio_page(f, n)	(&(f)->page + (n))
 #define folio_pfn(f)		page_to_pfn(&(f)->page)
 #define page_ref_count(p)	atomic_read(&(p)->_refcount)
+#define set_page_count(p, v)	atomic_set(&(p)->_refcount, v)
 #define folio_ref_count(f)	page_ref_count(&(f)->page)
-#define folio_nr_pages(f)	1UL
-#define folio_order(f)		0U
-#define folio_test_large(f)	false
 #define folio_mapcount(f)	(atomic_read(&(f)->page._mapcount) + 1)
 #define folio_test_locked(f)	test_bit(PG_locked, &(f)->page.flags)
-#define page_ref_tracepoint_active(t) false
-#define __page_ref_unfreeze(p, v) do { } while (0)
+/* No tracepoints: the argument names one. */
+#define page_ref_tracepoint_active(...) false
+
+/* Every folio is a page: no large folios. */
+static inline long folio_nr_pages(const struct folio *folio)
+{
+	return 1;
+}
+
+static inline unsigned int folio_order(const struct folio *folio)
+{
+	return 0;
+}
+
+static inline bool folio_test_large(const struct folio *folio)
+{
+	return false;
+}
+
+static inline void __page_ref_unfreeze(struct page *page, int v)
+{
+}
 
 static inline bool folio_trylock(struct folio *folio)
 {
@@ -912,9 +1114,10 @@ void free_zone_device_folio(struct folio *folio);
 struct percpu_ref {
 	struct {
 		long count;
-	} __attribute__((aligned(64))) cpu[SHIM_NR_CPUS];
+	} __aligned(64) cpu[SHIM_NR_CPUS];
 	bool dying;
 };
+
 long shim_percpu_ref_sum(struct percpu_ref *ref);
 
 bool percpu_ref_tryget_live(struct percpu_ref *ref);
@@ -962,11 +1165,21 @@ struct dev_pagemap {
 	};
 };
 
-#define is_zone_device_page(p)	(READ_ONCE((p)->pgmap) != NULL)
-#define folio_is_device_private(f) \
-	((f)->page.pgmap && (f)->page.pgmap->type == MEMORY_DEVICE_PRIVATE)
-#define folio_is_device_coherent(f) \
-	((f)->page.pgmap && (f)->page.pgmap->type == MEMORY_DEVICE_COHERENT)
+static inline bool is_zone_device_page(const struct page *page)
+{
+	return READ_ONCE(page->pgmap);
+}
+
+static inline bool folio_is_device_private(const struct folio *folio)
+{
+	return folio->page.pgmap && folio->page.pgmap->type == MEMORY_DEVICE_PRIVATE;
+}
+
+static inline bool folio_is_device_coherent(const struct folio *folio)
+{
+	return folio->page.pgmap && folio->page.pgmap->type == MEMORY_DEVICE_COHERENT;
+}
+
 #define is_device_private_page(p) folio_is_device_private(page_folio(p))
 
 /*
@@ -995,6 +1208,7 @@ static inline void pgmap_folio_freed(struct folio *folio)
 
 struct folio *pgmap_request_folio(struct dev_pagemap *pgmap,
 				  pgoff_t pgmap_offset, unsigned int order);
+struct folio *pgmap_request_page(struct page *page);
 int pgmap_cancel_folio(struct folio *folio);
 pgoff_t page_pgmap_offset(const struct page *page);
 unsigned long pgmap_nr_pages(const struct dev_pagemap *pgmap);
@@ -1011,9 +1225,9 @@ void __free_page(struct page *page);
  * Migration of device pages (eviction, removal, compaction) is not modelled
  * yet: pools in the harness have no copy callback, and these stop the run.
  */
-#define MIGRATE_PFN_VALID	(1UL << 0)
-#define MIGRATE_PFN_MIGRATE	(1UL << 1)
-#define MIGRATE_PFN_WRITE	(1UL << 3)
+#define MIGRATE_PFN_VALID	BIT(0)
+#define MIGRATE_PFN_MIGRATE	BIT(1)
+#define MIGRATE_PFN_WRITE	BIT(3)
 #define MIGRATE_PFN_SHIFT	6
 static inline unsigned long migrate_pfn(unsigned long pfn)
 {
@@ -1043,10 +1257,12 @@ long get_user_pages(unsigned long start, unsigned long nr_pages,
 struct device {
 	const char *name;
 };
+
 struct device_node;
 struct platform_device {
 	struct device dev;
 };
+
 typedef void (*dr_release_t)(struct device *dev, void *res);
 typedef int (*dr_match_t)(struct device *dev, void *res, void *match_data);
 void *devres_alloc(dr_release_t release, size_t size, gfp_t gfp);
@@ -1056,13 +1272,44 @@ void *devres_find(struct device *dev, dr_release_t release, dr_match_t match,
 		  void *match_data);
 int devm_add_action_or_reset(struct device *dev, void (*action)(void *), void *data);
 void *devm_memremap_pages(struct device *dev, struct dev_pagemap *pgmap);
-#define put_device(dev)		do { } while (0)
-#define of_parse_phandle(np, name, i)		((struct device_node *)NULL)
-#define of_find_device_by_node(np)		((struct platform_device *)NULL)
-#define of_get_parent(np)			((struct device_node *)NULL)
-#define of_node_put(np)				do { } while (0)
-#define of_property_read_string(np, n, out)	(-ENODEV)
-#define of_node_full_name(np)			"?"
+
+static inline void put_device(struct device *dev)
+{
+}
+
+/* No device tree */
+static inline struct device_node *of_parse_phandle(const struct device_node *np,
+						   const char *phandle_name,
+						   int index)
+{
+	return NULL;
+}
+
+static inline struct platform_device *of_find_device_by_node(struct device_node *np)
+{
+	return NULL;
+}
+
+static inline struct device_node *of_get_parent(const struct device_node *node)
+{
+	return NULL;
+}
+
+static inline void of_node_put(struct device_node *node)
+{
+}
+
+static inline int of_property_read_string(const struct device_node *np,
+					  const char *propname,
+					  const char **out_string)
+{
+	return -ENODEV;
+}
+
+static inline const char *of_node_full_name(const struct device_node *np)
+{
+	return "?";
+}
 
 /* === debugfs, seq_file, shrinkers, tracepoints: no-ops ==================== */
 
@@ -1072,24 +1319,62 @@ struct file;
 struct seq_file {
 	void *private;
 };
+
 struct file_operations {
 	int unused;
 };
+
 #define DEFINE_SHOW_ATTRIBUTE(name)					\
 	static const struct file_operations name##_fops __maybe_unused;	\
 	static int (*const name##_show_fn)(struct seq_file *, void *) __maybe_unused = name##_show
 #define DEFINE_DEBUGFS_ATTRIBUTE(fops, get, set, fmt)			\
 	static const struct file_operations fops __maybe_unused;		\
-	static int (*const fops##_set_fn)(void *, u64) __maybe_unused = set
+	static int (*const fops##_get_fn)(void *, u64 *) __maybe_unused = get; \
+	static int (*const fops##_set_fn)(void *, u64) __maybe_unused = set; \
+	static const char fops##_fmt[] __maybe_unused = fmt
 #define seq_printf(m, fmt...)	((void)(m))
-#define debugfs_create_dir(name, parent)		((struct dentry *)ERR_PTR(-ENODEV))
-#define debugfs_lookup(name, parent)			((struct dentry *)NULL)
-#define debugfs_create_file(n, m, p, d, f)		((struct dentry *)ERR_PTR(-ENODEV))
-#define debugfs_create_file_unsafe(n, m, p, d, f)	((struct dentry *)ERR_PTR(-ENODEV))
-#define debugfs_create_u32(n, m, p, v)			do { } while (0)
-#define debugfs_create_ulong(n, m, p, v)		do { } while (0)
-#define debugfs_remove_recursive(d)			do { } while (0)
-#define dput(d)						do { } while (0)
+
+static inline struct dentry *debugfs_create_dir(const char *name, struct dentry *parent)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline struct dentry *debugfs_lookup(const char *name, struct dentry *parent)
+{
+	return NULL;
+}
+
+static inline struct dentry *debugfs_create_file(const char *name, umode_t mode,
+						 struct dentry *parent, void *data,
+						 const struct file_operations *fops)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline struct dentry *debugfs_create_file_unsafe(const char *name, umode_t mode,
+							struct dentry *parent, void *data,
+							const struct file_operations *fops)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline void debugfs_create_u32(const char *name, umode_t mode,
+				      struct dentry *parent, u32 *value)
+{
+}
+
+static inline void debugfs_create_ulong(const char *name, umode_t mode,
+					struct dentry *parent, unsigned long *value)
+{
+}
+
+static inline void debugfs_remove_recursive(struct dentry *dentry)
+{
+}
+
+static inline void dput(struct dentry *dentry)
+{
+}
 
 /*
  * A shrinker is registered and called by the harness (shim_shrink()), as
@@ -1101,22 +1386,26 @@ struct shrink_control {
 	unsigned long nr_to_scan;
 	unsigned long nr_scanned;
 };
+
 #define SHRINK_STOP		(~0UL)
 #define SHRINK_EMPTY		(~0UL - 1)
 #define DEFAULT_SEEKS		2
 struct shrinker {
-	unsigned long (*count_objects)(struct shrinker *, struct shrink_control *sc);
-	unsigned long (*scan_objects)(struct shrinker *, struct shrink_control *sc);
+	unsigned long (*count_objects)(struct shrinker *shrinker, struct shrink_control *sc);
+	unsigned long (*scan_objects)(struct shrinker *shrinker, struct shrink_control *sc);
 	long batch;
 	int seeks;
 	void *private_data;
 	struct shrinker *next;
 };
+
 struct shrinker *shrinker_alloc(unsigned int flags, const char *fmt, ...);
 void shrinker_register(struct shrinker *shrinker);
 void shrinker_free(struct shrinker *shrinker);
 
-#define core_initcall(fn)	int shim_core_initcall(void) { return fn(); }
+/* core_initcall(fn): shim_core_initcall() runs @fn. */
+extern int (*const shim_initcall)(void);
+#define core_initcall(fn)	int (*const shim_initcall)(void) = fn
 int shim_core_initcall(void);
 
 #endif /* SHIM_KERNEL_H */

@@ -64,13 +64,15 @@ void shim_free(const void *p)
 
 char *kstrdup(const char *s, gfp_t gfp)
 {
+	size_t size;
 	char *p;
 
 	if (!s)
 		return NULL;
-	p = shim_alloc(strlen(s) + 1, gfp);
+	size = strlen(s) + 1;
+	p = shim_alloc(size, gfp);
 	if (p)
-		strcpy(p, s);
+		memcpy(p, s, size);
 	return p;
 }
 
@@ -194,8 +196,6 @@ unsigned long shim_cpu_online_mask = BIT(SHIM_NR_CPUS) - 1;
 static pthread_t cpu_owner[SHIM_NR_CPUS];
 static bool cpu_owned[SHIM_NR_CPUS];
 static pthread_rwlock_t cpu_hotplug_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-void shim_urcu_quiescent(void);
 
 void shim_might_sleep(void)
 {
@@ -331,14 +331,7 @@ void shim_thread_stop(void)
 {
 }
 #else
-/* liburcu's memb flavour, in urcu.c: its headers clash with kernel.h. */
-void shim_urcu_read_lock(void);
-void shim_urcu_read_unlock(void);
-void shim_urcu_synchronize(void);
-void shim_urcu_register(void);
-void shim_urcu_unregister(void);
-void shim_urcu_quiescent(void);
-
+/* liburcu's memb flavour, in urcu.c (see shim.h) */
 void shim_rcu_outer_lock(void)
 {
 	shim_urcu_read_lock();
@@ -698,7 +691,7 @@ void flush_workqueue(struct workqueue_struct *wq)
 
 /* === Pages and pgmaps ===================================================== */
 
-#define SHIM_MAX_PFNS	(1UL << 28)	/* 1 TiB of device memory */
+#define SHIM_MAX_PFNS	BIT(28)		/* 1 TiB of device memory */
 #define SHIM_FIRST_PFN	MAX_ORDER_NR_PAGES
 #define SHIM_MAX_PGMAPS	256
 
@@ -828,8 +821,8 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 		cond_resched();
 		/* A reference that never goes: what would hang the kernel */
 		if (++spins == 10000000) {
-			fprintf(stderr, "shim: memunmap_pages: %ld pgmap references left\n",
-				shim_percpu_ref_sum(&pgmap->ref));
+			fprintf(stderr, "shim: %s: %ld pgmap references left\n",
+				__func__, shim_percpu_ref_sum(&pgmap->ref));
 			abort();
 		}
 	}
@@ -837,7 +830,7 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 	for (i = 0; i < SHIM_MAX_PGMAPS; i++) {
 		if (live_pgmaps[i] == pgmap)
 			live_pgmaps[i] = NULL;
-		any |= live_pgmaps[i] != NULL;
+		any |= !!live_pgmaps[i];
 	}
 	/* With no pgmap left, pfns start again from the first. */
 	if (!any)
@@ -851,8 +844,8 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 
 			if (atomic_read(&page->_refcount))
 				shim_warn(__FILE__, __LINE__,
-					  "memunmap_pages: pfn %lu still has references\n",
-					  pfn + i);
+					  "%s: pfn %lu still has references\n",
+					  __func__, pfn + i);
 			memset(page, 0x6b, sizeof(*page));
 		}
 	}
@@ -896,7 +889,7 @@ void folio_put(struct folio *folio)
 	int refs = __atomic_sub_fetch(&folio->page._refcount.counter, 1, __ATOMIC_SEQ_CST);
 
 	if (refs < 0)
-		shim_warn(__FILE__, __LINE__, "folio_put of a free page\n");
+		shim_warn(__FILE__, __LINE__, "%s of a free page\n", __func__);
 	if (refs)
 		return;
 	if (folio->page.pgmap)
@@ -911,32 +904,41 @@ void lock_page(struct page *page)
 		cond_resched();
 }
 
+/* shim_unmodelled() of "@fn (eviction)" */
+static void __noreturn shim_unmodelled_eviction(const char *fn)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s (eviction)", fn);
+	shim_unmodelled(what);
+}
+
 struct page *alloc_page(gfp_t gfp)
 {
-	shim_unmodelled("alloc_page (eviction)");
+	shim_unmodelled_eviction(__func__);
 }
 
 void __free_page(struct page *page)
 {
-	shim_unmodelled("__free_page (eviction)");
+	shim_unmodelled_eviction(__func__);
 }
 
 int migrate_device_range(unsigned long *src_pfns, unsigned long start,
 			 unsigned long npages)
 {
-	shim_unmodelled("migrate_device_range (eviction)");
+	shim_unmodelled_eviction(__func__);
 }
 
 void migrate_device_pages(unsigned long *src_pfns, unsigned long *dst_pfns,
 			  unsigned long npages)
 {
-	shim_unmodelled("migrate_device_pages (eviction)");
+	shim_unmodelled_eviction(__func__);
 }
 
 void migrate_device_finalize(unsigned long *src_pfns, unsigned long *dst_pfns,
 			     unsigned long npages)
 {
-	shim_unmodelled("migrate_device_finalize (eviction)");
+	shim_unmodelled_eviction(__func__);
 }
 
 long get_user_pages(unsigned long start, unsigned long nr_pages,
@@ -1032,4 +1034,12 @@ unsigned long shim_shrink(void)
 	}
 	pthread_mutex_unlock(&shrinker_lock);
 	return total;
+}
+
+/* === Initcalls ============================================================ */
+
+/* Runs the core_initcall() of lib/pgmap_alloc.c, as the kernel at boot. */
+int shim_core_initcall(void)
+{
+	return shim_initcall();
 }

@@ -23,4 +23,12 @@ void shim_cpu_offline(int cpu);
 void shim_cpu_online(int cpu);
 unsigned long shim_shrink(void);
 
+/* liburcu, in urcu.c: its headers clash with kernel.h. */
+void shim_urcu_read_lock(void);
+void shim_urcu_read_unlock(void);
+void shim_urcu_synchronize(void);
+void shim_urcu_register(void);
+void shim_urcu_unregister(void);
+void shim_urcu_quiescent(void);
+
 #endif
