@@ -3,7 +3,7 @@
 # the steps they are made of, for use while developing. KSRC=/path/to/linux
 # builds against your own 6.12.y tree instead of Debian's linux-source-6.12.
 
-.PHONY: run test harness kunit check hmm-compare bench series docs apply prepare deps clean
+.PHONY: run test harness fuzz kunit check hmm-compare bench series docs apply prepare deps clean
 
 run:
 	@scripts/run.sh
@@ -14,6 +14,11 @@ test:
 # Only the userspace harness of tools/testing/pgmap_alloc: seconds, no kernel.
 harness:
 	@scripts/test.sh harness
+
+# The harness's fuzzer for FUZZ_S seconds (default 60); crashes in
+# build/linux/tools/testing/pgmap_alloc/fuzz-crashes/.
+fuzz: prepare
+	@$(MAKE) -s -C build/linux/tools/testing/pgmap_alloc fuzz FUZZ_S=$(or $(FUZZ_S),60)
 
 # Only the KUnit suites (SUITES=lib/tests/.kunitconfig for one), incremental.
 kunit:

@@ -1120,9 +1120,31 @@ struct percpu_ref {
 
 long shim_percpu_ref_sum(struct percpu_ref *ref);
 
-bool percpu_ref_tryget_live(struct percpu_ref *ref);
 bool percpu_ref_tryget(struct percpu_ref *ref);
-void percpu_ref_put(struct percpu_ref *ref);
+
+/* Inline, as the kernel's: the fast paths of floor and pool pay alike. */
+static inline void shim_percpu_ref_add(struct percpu_ref *ref, long n)
+{
+	/* Atomic: an interrupt thread may share the CPU's slot */
+	__atomic_add_fetch(&ref->cpu[shim_cpu].count, n, __ATOMIC_SEQ_CST);
+}
+
+static inline bool percpu_ref_tryget_live(struct percpu_ref *ref)
+{
+	if (READ_ONCE(ref->dying))
+		return false;
+	shim_percpu_ref_add(ref, 1);
+	if (__atomic_load_n(&ref->dying, __ATOMIC_SEQ_CST)) {
+		shim_percpu_ref_add(ref, -1);
+		return false;
+	}
+	return true;
+}
+
+static inline void percpu_ref_put(struct percpu_ref *ref)
+{
+	shim_percpu_ref_add(ref, -1);
+}
 #define percpu_ref_is_dying(ref) READ_ONCE((ref)->dying)
 
 struct range {

@@ -711,12 +711,6 @@ static void __attribute__((constructor)) shim_memmap_init(void)
 	}
 }
 
-static void ref_add(struct percpu_ref *ref, long n)
-{
-	/* Atomic: an interrupt thread may share the CPU's slot */
-	__atomic_add_fetch(&ref->cpu[shim_cpu].count, n, __ATOMIC_SEQ_CST);
-}
-
 long shim_percpu_ref_sum(struct percpu_ref *ref)
 {
 	long sum = 0;
@@ -727,33 +721,16 @@ long shim_percpu_ref_sum(struct percpu_ref *ref)
 	return sum;
 }
 
-bool percpu_ref_tryget_live(struct percpu_ref *ref)
-{
-	if (READ_ONCE(ref->dying))
-		return false;
-	ref_add(ref, 1);
-	if (__atomic_load_n(&ref->dying, __ATOMIC_SEQ_CST)) {
-		ref_add(ref, -1);
-		return false;
-	}
-	return true;
-}
-
 /* Only the references of pages in service keep a dying pgmap's count up. */
 bool percpu_ref_tryget(struct percpu_ref *ref)
 {
-	ref_add(ref, 1);
+	shim_percpu_ref_add(ref, 1);
 	if (__atomic_load_n(&ref->dying, __ATOMIC_SEQ_CST) &&
 	    shim_percpu_ref_sum(ref) <= 1) {
-		ref_add(ref, -1);
+		shim_percpu_ref_add(ref, -1);
 		return false;
 	}
 	return true;
-}
-
-void percpu_ref_put(struct percpu_ref *ref)
-{
-	ref_add(ref, -1);
 }
 
 void *memremap_pages(struct dev_pagemap *pgmap, int nid)
