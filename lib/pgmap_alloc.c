@@ -8,8 +8,8 @@
  * - reserved: taken from the gen_pool by this pool, and marked in the
  *   chunk's @reserved bitmap. A reserved page is cached or in service, or
  *   on its way from one to the other.
- * - in service: a folio with references, from pgmap_request_folio() to the
- *   last folio_put().
+ * - in service: a folio with references, from pgmap_request_page() (or
+ *   pgmap_request_folio()) to the last folio_put().
  * - cached: reserved but not in service, in a per-CPU cache, to be handed
  *   out again before the gen_pool is searched.
  * - hand-back: what free_zone_device_folio() calls once the last reference
@@ -33,18 +33,19 @@
  *   gen_pool, and hands them out first, highest address first. The cache is
  *   per-CPU data under a local_lock, used from task context only, so the
  *   common alloc/free cycle does no atomic operation beyond those of
- *   pgmap_request_folio() and the folio's own, and touches neither gen_pool's
+ *   pgmap_request_page() and the folio's own, and touches neither gen_pool's
  *   bitmap nor a shared cache line.
  *   An allocation that may sleep and finds the pool full empties every
  *   CPU's cache (by a work item on each CPU) and tries again, so cached
  *   pages never make it fail; one that may not sleep empties only the local
  *   cache. A CPU that goes offline has its cache emptied by a CPU hotplug
  *   callback.
- * - Pages are put into service with pgmap_request_folio(). A second bitmap,
- *   @reserved, records which pages this pool reserved: the hand-back tests
- *   it, and every unreserve test-and-clears it, so a folio that did not come
- *   from the pool (a driver bug) is reported instead of reaching
- *   gen_pool_free()'s BUG_ON.
+ * - Pages are put into service with pgmap_request_page(), which trusts the
+ *   pool's offsets (pgmap_request_folio() for pgmaps of several ranges). A
+ *   second bitmap, @reserved, records which pages this pool reserved: the
+ *   hand-back tests it, and every unreserve test-and-clears it, so a folio
+ *   that did not come from the pool (a driver bug) is reported instead of
+ *   reaching gen_pool_free()'s BUG_ON.
  * - Allocation and hand-back run in RCU read-side sections (the per-CPU
  *   cache lock is one too) and allocation checks @dead; its sleeping part
  *   (draining, growing) counts itself in @nr_waiters before leaving the
@@ -699,11 +700,12 @@ static void pgmap_alloc_drain_all(struct pgmap_alloc *pa)
 	int cpu;
 
 	cpus_read_lock();
-	/* A snapshot, as in pgmap_alloc_nr_cached(): a page cached after it is not our job */
-	for_each_online_cpu(cpu)
+	for_each_online_cpu(cpu) {
+		/* A snapshot, as in pgmap_alloc_nr_cached() */
 		if (data_race(per_cpu_ptr(pa->cache, cpu)->nr))
 			mod_delayed_work_on(cpu, pgmap_alloc_wq,
 					    &per_cpu_ptr(pa->cache, cpu)->drain_work, 0);
+	}
 	for_each_online_cpu(cpu)
 		flush_delayed_work(&per_cpu_ptr(pa->cache, cpu)->drain_work);
 	cpus_read_unlock();

@@ -6,8 +6,9 @@
  * last folio_put() has run free_zone_device_folio() to the end; its refcount
  * is then 0. pgmap_request_folio() is the way out of that state: it takes
  * the pgmap reference that free_zone_device_folio() drops again, locks the
- * page, and only then claims it with a 0 -> 1 cmpxchg of its refcount, so
- * that of two racing requesters exactly one wins. Pages are named by their
+ * page, and only then claims it with a 0 -> 1 cmpxchg of its refcount: the
+ * lock makes two racing requesters take turns, and the cmpxchg refuses a
+ * page that is in service. Pages are named by their
  * offset in the pgmap, counted in pages across all of its ranges, so a
  * driver's allocator deals in offsets and never in pfns.
  *
@@ -85,7 +86,8 @@ static struct page *pgmap_offset_to_page(const struct dev_pagemap *pgmap,
 /*
  * The 0 -> 1 transition of a free page's refcount, traced as the helpers of
  * <linux/page_ref.h> trace theirs (a page_ref_unfreeze event, the same
- * transition as folio_ref_unfreeze() to 1), for CONFIG_DEBUG_PAGE_REF.
+ * transition as folio_ref_unfreeze() to 1), for CONFIG_DEBUG_PAGE_REF. An
+ * owner's claim is set_page_count(), traced as page_ref_set.
  */
 static bool page_ref_claim_free(struct page *page)
 {
@@ -204,14 +206,15 @@ EXPORT_SYMBOL_GPL(pgmap_request_folio);
 
 /**
  * pgmap_request_page() - Put a page into service, for its pgmap's allocator.
- * @page: An order-0 page of a DEVICE_PRIVATE or DEVICE_COHERENT pgmap, that
- *	the caller's allocator owns and knows to be free.
+ * @page: An order-0 page of a DEVICE_PRIVATE or DEVICE_COHERENT pgmap
+ *	mapped by memremap_pages(), that the caller's allocator owns and knows
+ *	to be free. Nothing of this is checked: the caller guarantees it.
  *
  * pgmap_request_folio() for an allocator that validated its pages once, when
- * it took the pgmap (lib/pgmap_alloc.c): it skips the checks of the offset
- * and the walk of the pgmap's ranges, and claims the page without a
- * cmpxchg (see pgmap_claim_page()). Otherwise it does the same, with the
- * same rules and results.
+ * it took the pgmap (lib/pgmap_alloc.c): it skips the checks of the offset,
+ * of the pgmap's type and the walk of the pgmap's ranges, and claims the page
+ * without a cmpxchg (see pgmap_claim_page()). Otherwise it does the same,
+ * with the same rules.
  *
  * Context: Any context; does not sleep.
  * Return: The folio, or ERR_PTR(-ENODEV) or ERR_PTR(-EBUSY) as from

@@ -29,6 +29,16 @@ static void put_folio(struct folio *folio)
 	folio_put(folio);
 }
 
+/* The page at @offset of a pgmap of three_ranges() */
+static struct page *pgmap_offset_page(struct dev_pagemap *pgmap, pgoff_t offset)
+{
+	int r;
+
+	for (r = 0; offset >= range_pages[r]; r++)
+		offset -= range_pages[r];
+	return pfn_to_page(PHYS_PFN(pgmap->ranges[r].start) + offset);
+}
+
 static void pgmap_folio_first_and_last_page(struct kunit *test)
 {
 	struct pgmap_kunit_dev *dev = three_ranges(test);
@@ -135,6 +145,7 @@ struct race_ctx {
 	atomic_t arrived;		/* both threads meet at every offset */
 	atomic_t winners[TOTAL_PAGES];
 	struct folio *won[2][TOTAL_PAGES];
+	bool owner;			/* request with pgmap_request_page() */
 };
 
 static void race_requester(void *arg, unsigned int id)
@@ -148,7 +159,10 @@ static void race_requester(void *arg, unsigned int id)
 		atomic_inc(&ctx->arrived);
 		while (atomic_read(&ctx->arrived) < 2 * (offset + 1))
 			cpu_relax();
-		folio = pgmap_request_folio(ctx->pgmap, offset, 0);
+		if (ctx->owner)
+			folio = pgmap_request_page(pgmap_offset_page(ctx->pgmap, offset));
+		else
+			folio = pgmap_request_folio(ctx->pgmap, offset, 0);
 
 		if (!IS_ERR(folio)) {
 			ctx->won[id][offset] = folio;
@@ -157,8 +171,11 @@ static void race_requester(void *arg, unsigned int id)
 	}
 }
 
-/* Two threads request every offset at the same time: one wins each. */
-static void pgmap_folio_racing_requests(struct kunit *test)
+/*
+ * Two threads request every offset at the same time: one wins each. With
+ * pgmap_request_page(), the folio lock alone decides, as there is no cmpxchg.
+ */
+static void racing_requests(struct kunit *test, bool owner)
 {
 	struct pgmap_kunit_dev *dev = three_ranges(test);
 	struct race_ctx *ctx;
@@ -170,6 +187,7 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->pgmap = &dev->pgmap;
+	ctx->owner = owner;
 	pgmap_kunit_run_threads(test, 2, race_requester, ctx);
 
 	for (offset = 0; offset < TOTAL_PAGES; offset++) {
@@ -191,6 +209,16 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 		   wins[0], wins[1]);
 }
 
+static void pgmap_folio_racing_requests(struct kunit *test)
+{
+	racing_requests(test, false);
+}
+
+static void pgmap_folio_racing_request_page(struct kunit *test)
+{
+	racing_requests(test, true);
+}
+
 /*
  * A request and a pfn walker hammer one page from two CPUs. The walker does
  * what migrate_device_range() does to any page: a reference if the refcount
@@ -203,6 +231,7 @@ static void pgmap_folio_racing_requests(struct kunit *test)
 
 struct speculative_ctx {
 	struct dev_pagemap *pgmap;
+	atomic_long_t *nr_page_free;	/* the pgmap's ->page_free calls */
 	struct page *page;
 	bool use_migrate;		/* walk with migrate_device_range() */
 	bool owner;			/* request with pgmap_request_page() */
@@ -223,8 +252,17 @@ static void speculative_requester(struct speculative_ctx *ctx)
 		else
 			folio = pgmap_request_folio(ctx->pgmap, SPECULATIVE_OFFSET, 0);
 		if (!IS_ERR(folio)) {
+			long freed = atomic_long_read(ctx->nr_page_free);
+
 			ctx->requested++;
 			put_folio(folio);
+			/*
+			 * The page is free only once its free path has run,
+			 * which the walker's put may do: wait for ->page_free
+			 * before the next request, as an allocator would.
+			 */
+			while (atomic_long_read(ctx->nr_page_free) == freed)
+				cpu_relax();
 		} else if (PTR_ERR(folio) == -EBUSY) {
 			ctx->busy++;
 		} else {
@@ -279,6 +317,7 @@ static void request_vs_walker(struct kunit *test, bool use_migrate, bool owner)
 				SPECULATIVE_OFFSET - range_pages[0]);
 	ctx->use_migrate = use_migrate;
 	ctx->owner = owner;
+	ctx->nr_page_free = &dev->nr_page_free;
 	pgmap_kunit_run_threads(test, 2, speculative_thread, ctx);
 
 	kunit_info(test, "%ld requests, %ld busy; walker: %ld references, %ld locks\n",
@@ -714,6 +753,7 @@ static struct kunit_case pgmap_folio_cases[] = {
 	KUNIT_CASE(pgmap_folio_unmap_waits_for_folios),
 	KUNIT_CASE(pgmap_folio_unmap_after_all_put),
 	KUNIT_CASE(pgmap_folio_racing_requests),
+	KUNIT_CASE(pgmap_folio_racing_request_page),
 	KUNIT_CASE_SLOW(pgmap_folio_request_vs_speculative_ref),
 	KUNIT_CASE_SLOW(pgmap_folio_request_vs_migrate_device_range),
 	KUNIT_CASE(pgmap_folio_request_page),
