@@ -24,5 +24,5 @@ check_harness() {
 		esac
 		say "  $line"
 	done < <(grep -E '^(PASS|FAIL):' "$log")
-	grep -qE '^(PASS|FAIL): fuzz' "$log" || fail 1 "harness: the checks did not all run (log: $log)"
+	grep -qE '^(PASS|FAIL): fuzzer' "$log" || fail 1 "harness: the checks did not all run (log: $log)"
 }

@@ -26,26 +26,40 @@ check() {
 	fi
 }
 
+# Inputs are kept as hex text (corpus/*.hex, regressions/*.hex): the bytes
+# that the fuzzer and --replay read go to $out/inputs/.
+unhex() {
+	local f
+	rm -rf "$out/inputs/$1" && mkdir -p "$out/inputs/$1"
+	for f in "$here/$1"/*.hex; do
+		perl -ne 's/\s+//g; print pack("H*", $_)' "$f" \
+			>"$out/inputs/$1/$(basename "$f" .hex)"
+	done
+}
+
 # The seeds and inputs that ever failed, then the committed corpus.
 replay_all() {
 	local s
 	for s in $(grep -v '^#' "$here/regressions/seeds"); do
 		"$out/pgmap_alloc_harness" --seed "$s" || return 1
 	done
-	"$out/pgmap_alloc_harness" --replay "$here"/regressions/*.bin "$here"/corpus/*
+	unhex regressions && unhex corpus
+	"$out/pgmap_alloc_harness" --replay "$out"/inputs/regressions/* "$out"/inputs/corpus/*
 }
 
 # A short fuzzing run from the committed corpus; a crash is a failure whose
 # input belongs in regressions/ once fixed.
 fuzz() {
 	local log=$out/fuzz-run.log
+	unhex corpus
 	rm -rf "$out/fuzz-corpus-test" && mkdir -p "$out/fuzz-corpus-test" "$out/fuzz-crashes"
 	if ! "$out/pgmap_alloc_fuzz" -max_total_time="$fuzz_s" -timeout=10 -max_len=512 \
 		-artifact_prefix="$out/fuzz-crashes/" \
-		"$out/fuzz-corpus-test" "$here/corpus" >"$log" 2>&1; then
+		"$out/fuzz-corpus-test" "$out/inputs/corpus" >"$log" 2>&1; then
 		tail -n 40 "$log"
-		echo "crash input in $out/fuzz-crashes/: replay it with" \
-			"./pgmap_alloc_harness --replay FILE, fix, then copy it to regressions/NAME.bin"
+		echo "crash input in $out/fuzz-crashes/: replay it with"
+		echo "./pgmap_alloc_harness --replay FILE; once fixed, add it as hex:"
+		echo "xxd -p FILE >regressions/NAME.hex"
 		return 1
 	fi
 	grep -E '^Done [0-9]+ runs' "$log"
@@ -54,5 +68,5 @@ fuzz() {
 check model "$out/pgmap_alloc_harness" --seeds "$seeds"
 check regressions replay_all
 check tsan "$out/pgmap_alloc_tsan" -s 10
-check fuzz fuzz
+check fuzzer fuzz
 exit $failed

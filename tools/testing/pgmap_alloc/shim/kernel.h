@@ -1145,6 +1145,7 @@ static inline void percpu_ref_put(struct percpu_ref *ref)
 {
 	shim_percpu_ref_add(ref, -1);
 }
+
 #define percpu_ref_is_dying(ref) READ_ONCE((ref)->dying)
 
 struct range {
