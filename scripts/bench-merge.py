@@ -16,7 +16,7 @@ json.dump(kernel + ours, open(bench, "w"), indent=1)
 
 k = {e["name"]: e["value"] for e in kernel}
 n = {e["name"][len("native/"):]: e["value"] for e in ours}
-print("churn, order-9 requests that succeed (median of 7 seeds):")
+print("churn, order-9 requests that succeed (median over each run's seeds):")
 print(f"{'full':>6} {'kernel (QEMU)':>14} {'native':>8}")
 for pct in (50, 75, 90):
     name = f"pgmap_alloc/order9-after-churn/{pct}%"
